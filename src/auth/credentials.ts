@@ -1,0 +1,68 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { accounts } from "../db/tables/accounts.ts";
+import { users } from "../db/tables/users.ts";
+import { AppError } from "../errors.ts";
+import type { Auth } from "./better-auth.ts";
+import type { PasswordChecker } from "./password.ts";
+import { findUserById, isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
+
+export type CredentialDeps = { auth: Auth; db: Database; checkPassword: PasswordChecker };
+
+/** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
+export function createCredentialService({ auth, db, checkPassword }: CredentialDeps) {
+  async function conflictOf(email: string, username: string | undefined): Promise<AppError | null> {
+    if (username !== undefined && (await isUsernameTaken(db, username))) return new AppError("USERNAME_TAKEN");
+    if (await isEmailTaken(db, email)) return new AppError("EMAIL_TAKEN");
+    return null;
+  }
+
+  return {
+    async register(input: { email: string; password: string; username?: string | undefined }): Promise<UserRow> {
+      // Checked first so the common conflict costs no argon2 hash; the unique indexes settle races below.
+      const conflict = await conflictOf(input.email, input.username);
+      if (conflict) throw conflict;
+      let createdId: string;
+      try {
+        const result = await auth.api.signUpEmail({
+          body: { email: input.email, password: input.password, name: "", username: input.username },
+        });
+        createdId = result.user.id;
+      } catch (error) {
+        // A concurrent registration won the unique index; Better-Auth reports it as a generic failure.
+        throw (await conflictOf(input.email, input.username)) ?? error;
+      }
+      const created = await findUserById(db, createdId);
+      // With autoSignIn off, Better-Auth answers a duplicate that slipped past our check (a race) with a synthetic
+      // user that was never stored; the email is taken.
+      if (created === undefined) throw new AppError("EMAIL_TAKEN");
+      return created;
+    },
+
+    /**
+     * The user whose password this is, or INVALID_CREDENTIALS. An unknown email costs the same argon2 verify as a
+     * wrong password, so neither the answer nor its timing tells which emails exist.
+     */
+    async verifyPassword(email: string, password: string): Promise<UserRow> {
+      const [found] = await db
+        .select({ user: users, passwordHash: accounts.password })
+        .from(users)
+        .leftJoin(accounts, and(eq(accounts.userId, users.id), eq(accounts.providerId, "credential")))
+        .where(eq(users.email, email));
+      const valid = await checkPassword(found?.passwordHash, password);
+      if (found === undefined || !valid) throw new AppError("INVALID_CREDENTIALS");
+      return found.user;
+    },
+
+    /** Re-authentication of a signed-in user (email change, account deletion). */
+    async verifyUserPassword(userId: string, password: string): Promise<boolean> {
+      const [found] = await db
+        .select({ passwordHash: accounts.password })
+        .from(accounts)
+        .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
+      return checkPassword(found?.passwordHash, password);
+    },
+  };
+}
+
+export type CredentialService = ReturnType<typeof createCredentialService>;

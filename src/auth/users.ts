@@ -1,0 +1,45 @@
+import { eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { users } from "../db/tables/users.ts";
+
+export type UserRow = typeof users.$inferSelect;
+
+/** The user as clients see it: never a hash, a token or an internal field. */
+export type PublicUser = {
+  id: string;
+  email: string;
+  username: string | null;
+  emailVerified: boolean;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    email: row.email,
+    username: row.username,
+    emailVerified: row.emailVerified,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
+export async function isEmailTaken(db: Database, email: string): Promise<boolean> {
+  const [row] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+  return row !== undefined;
+}
+
+/** Usernames are unique regardless of case (the users_username_lower_unique index). */
+export async function isUsernameTaken(db: Database, username: string, exceptUserId?: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(sql`lower(${users.username}) = lower(${username})`);
+  return row !== undefined && row.id !== exceptUserId;
+}

@@ -1,0 +1,87 @@
+import path from "node:path";
+import type { Env } from "./env.ts";
+
+export type DatabaseConfig =
+  | { kind: "postgres"; url: string }
+  /** Embedded PostgreSQL; `dataDir` null means in memory. */
+  | { kind: "pglite"; dataDir: string | null };
+
+export type AppConfig = {
+  environment: Env["NODE_ENV"];
+  isProduction: boolean;
+  host: string;
+  port: number;
+  /** Public base URL without a trailing slash; the JWT issuer and the base of links in mail. */
+  appUrl: string;
+  database: DatabaseConfig;
+  dataDir: string;
+  authSecret: string;
+  /** Origins allowed for CORS and CSRF: APP_URL's origin plus CORS_ORIGINS. */
+  allowedOrigins: ReadonlySet<string>;
+  trustProxy: number;
+  logLevel: Env["LOG_LEVEL"];
+  tokens: {
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    sessionMaxAgeSeconds: number;
+  };
+  cookies: {
+    secure: boolean;
+    sessionName: string;
+    refreshName: string;
+    /** The refresh cookie is only sent where it is used. */
+    refreshPath: string;
+  };
+  maxBodyBytes: number;
+};
+
+/** Derives the application configuration from a validated environment; no I/O. */
+export function buildConfig(env: Env, authSecret: string): AppConfig {
+  const isProduction = env.NODE_ENV === "production";
+  const appUrl = (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, "");
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    environment: env.NODE_ENV,
+    isProduction,
+    host: env.HOST,
+    port: env.PORT,
+    appUrl,
+    database: resolveDatabase(env.DATABASE_URL, dataDir),
+    dataDir,
+    authSecret,
+    allowedOrigins: new Set([new URL(appUrl).origin, ...env.CORS_ORIGINS]),
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    tokens: {
+      issuer: appUrl,
+      audience: env.JWT_AUDIENCE,
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL,
+      sessionMaxAgeSeconds: env.SESSION_MAX_AGE,
+    },
+    cookies: {
+      // Production runs behind a TLS-terminating proxy, so cookies are Secure there even on a plain-http listener.
+      secure: isProduction,
+      sessionName: isProduction ? "__Host-servauth.session" : "servauth.session",
+      refreshName: isProduction ? "__Secure-servauth.refresh" : "servauth.refresh",
+      refreshPath: "/auth",
+    },
+    maxBodyBytes: 64 * 1024,
+  };
+}
+
+function resolveDatabase(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (url === undefined) return { kind: "pglite", dataDir: path.join(dataDir, "pgdata") };
+  if (url === "memory://") return { kind: "pglite", dataDir: null };
+  return { kind: "postgres", url };
+}
+
+/** The database URL with its password replaced, for logs and start-up output. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.kind === "pglite") return database.dataDir === null ? "embedded (in memory)" : `embedded (${database.dataDir})`;
+  const url = new URL(database.url);
+  if (url.password) url.password = "***";
+  return `postgres (${url.toString()})`;
+}

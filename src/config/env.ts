@@ -1,0 +1,84 @@
+import { z } from "zod";
+
+/** Raised when the environment is invalid; `problems` names every bad variable at once. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().max(10 * 365 * 86_400).default(fallback);
+
+const originList = z
+  .string()
+  .default("")
+  .transform((value, ctx) => {
+    const origins: string[] = [];
+    for (const item of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+      const origin = URL.canParse(item) ? new URL(item).origin : "null";
+      if (origin === "null") ctx.addIssue({ code: "custom", message: `"${item}" is not an origin like https://app.example.com` });
+      else origins.push(origin);
+    }
+    return origins;
+  });
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .refine((value) => value === "memory://" || (/^postgres(ql)?:\/\//.test(value) && URL.canParse(value)), {
+    message: "must be postgres://user:password@host:port/database or memory://",
+  })
+  .optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: databaseUrl,
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  AUTH_SECRET: z.string().optional(),
+  CORS_ORIGINS: originList,
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ACCESS_TOKEN_TTL: seconds(900),
+  REFRESH_TOKEN_TTL: seconds(30 * 86_400),
+  SESSION_MAX_AGE: seconds(90 * 86_400),
+  JWT_AUDIENCE: z.string().trim().min(1).default("servauth"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Variables whose values never appear in output. */
+export const SECRET_VARIABLES = new Set(["AUTH_SECRET", "DATABASE_URL"]);
+
+/**
+ * Validates the environment. Empty strings count as unset, so `PORT=` in an env file means "default".
+ * Throws ConfigError naming every bad variable.
+ */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const result = envSchema.safeParse(present);
+  const problems = result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  problems.push(...crossFieldProblems(present));
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  return result.data;
+}
+
+/** Rules that span variables, checked on the raw values so they are reported alongside the schema's problems. */
+function crossFieldProblems(present: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const secret = present.AUTH_SECRET;
+  if (present.NODE_ENV === "production" && secret === undefined) {
+    problems.push("AUTH_SECRET: must be set (at least 32 characters) in production");
+  } else if (secret !== undefined && secret.length < 32) {
+    problems.push("AUTH_SECRET: must be at least 32 characters");
+  }
+  const refreshTtl = Number(present.REFRESH_TOKEN_TTL ?? 30 * 86_400);
+  const maxAge = Number(present.SESSION_MAX_AGE ?? 90 * 86_400);
+  if (maxAge < refreshTtl) problems.push("SESSION_MAX_AGE: must be at least REFRESH_TOKEN_TTL");
+  return problems;
+}

@@ -1,0 +1,75 @@
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import type { DatabaseConfig } from "../config/config.ts";
+import { type Schema, schema } from "./schema.ts";
+
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export type DatabaseHandle = {
+  db: Database;
+  kind: DatabaseConfig["kind"];
+  /** Runs fn while holding a PostgreSQL advisory lock (on one connection), so concurrent starters serialize. */
+  withAdvisoryLock<T>(lockId: number, fn: () => Promise<T>): Promise<T>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export async function createDb(config: DatabaseConfig): Promise<DatabaseHandle> {
+  return config.kind === "postgres" ? createPostgres(config.url) : createPglite(config.dataDir);
+}
+
+function createPostgres(url: string): DatabaseHandle {
+  const client = postgres(url, {
+    max: 10,
+    connect_timeout: 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+  });
+  const db = drizzlePostgres(client, { schema });
+  return {
+    db,
+    kind: "postgres",
+    async withAdvisoryLock(lockId, fn) {
+      const connection = await client.reserve();
+      try {
+        await connection`select pg_advisory_lock(${lockId})`;
+        try {
+          return await fn();
+        } finally {
+          await connection`select pg_advisory_unlock(${lockId})`;
+        }
+      } finally {
+        connection.release();
+      }
+    },
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
+  const client = dataDir === null ? new PGlite() : new PGlite(dataDir);
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema });
+  return {
+    db,
+    kind: "pglite",
+    // PGlite is one process with one connection: there is nobody to serialize with.
+    withAdvisoryLock: (_lockId, fn) => fn(),
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

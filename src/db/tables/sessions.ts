@@ -1,0 +1,40 @@
+import { index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { timestamps } from "./timestamps.ts";
+import { users } from "./users.ts";
+
+/**
+ * The PRD's `sessions` table: one login on one device. Better-Auth's `session` model maps onto it with its
+ * `token` field stored in `token_hash`; Servauth creates the rows itself so only a SHA-256 of the cookie is kept.
+ */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull().unique("sessions_token_hash_unique"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    ...timestamps,
+  },
+  (table) => [index("sessions_user_id_idx").on(table.userId)],
+);
+
+/** Opaque refresh tokens, stored as SHA-256, each bound to one session; rotated on use. */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull().unique("refresh_tokens_token_hash_unique"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    /** Set when the token is exchanged; a replaced token is no longer current. */
+    replacedAt: timestamp("replaced_at", { withTimezone: true }),
+    createdAt: timestamps.createdAt,
+  },
+  (table) => [index("refresh_tokens_session_id_idx").on(table.sessionId)],
+);

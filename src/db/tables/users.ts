@@ -1,0 +1,22 @@
+import { sql } from "drizzle-orm";
+import { boolean, pgTable, text, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
+import { timestamps } from "./timestamps.ts";
+
+/**
+ * The PRD's `users` table, also Better-Auth's `user` model. The password hash is not here: Better-Auth keeps it
+ * in `accounts` (provider "credential"), see docs/data-model.md.
+ */
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: varchar("email", { length: 255 }).notNull().unique("users_email_unique"),
+    username: varchar("username", { length: 100 }),
+    /** Better-Auth requires a display name; Servauth does not expose it yet and stores "". */
+    name: text("name").notNull().default(""),
+    image: text("image"),
+    emailVerified: boolean("email_verified").notNull().default(false),
+    ...timestamps,
+  },
+  (table) => [uniqueIndex("users_username_lower_unique").on(sql`lower(${table.username})`)],
+);

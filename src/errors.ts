@@ -1,0 +1,44 @@
+/**
+ * The one error type. Everything a client can cause is an AppError with a stable code from this catalogue;
+ * http/on-error.ts is the only place that turns it into a response (RFC 9457 problem+json).
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, title: "The request is not valid" },
+  INVALID_JSON: { status: 400, title: "The request body is not valid JSON" },
+  UNAUTHENTICATED: { status: 401, title: "Authentication is required" },
+  INVALID_CREDENTIALS: { status: 401, title: "The credentials are not valid" },
+  INVALID_REFRESH_TOKEN: { status: 401, title: "The refresh token is not valid" },
+  CSRF_REJECTED: { status: 403, title: "The request origin is not allowed" },
+  NOT_FOUND: { status: 404, title: "Not found" },
+  METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
+  EMAIL_TAKEN: { status: 409, title: "The email address is already registered" },
+  USERNAME_TAKEN: { status: 409, title: "The username is already taken" },
+  PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The request body must be application/json" },
+  DEPENDENCY_UNAVAILABLE: { status: 503, title: "A dependency is unavailable" },
+  INTERNAL_ERROR: { status: 500, title: "Internal server error" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export type FieldError = { path: string; message: string };
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(options.message ?? ERROR_CODES[code].title, { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+}

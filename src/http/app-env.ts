@@ -1,0 +1,13 @@
+import type { AuthenticatedSession } from "../sessions/session-service.ts";
+
+export type Authentication = AuthenticatedSession & { via: "bearer" | "cookie" };
+
+/** Hono's typed context: what middleware puts on a request for the handlers after it. */
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    /** The client's address as configured by TRUST_PROXY; null only where there is no socket (in-process tests). */
+    clientIp: string | null;
+    auth: Authentication;
+  };
+};

@@ -1,0 +1,64 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { AppError } from "../errors.ts";
+import type { Services } from "../services.ts";
+import type { AppEnv } from "./app-env.ts";
+import { createCookieJar } from "./cookies.ts";
+import { authenticate } from "./middleware/authenticate.ts";
+import { limitBodySize } from "./middleware/body-limit.ts";
+import { clientIp, type SocketAddressReader } from "./middleware/client-ip.ts";
+import { corsAllowlist } from "./middleware/cors.ts";
+import { csrfProtection } from "./middleware/csrf.ts";
+import { requestId } from "./middleware/request-id.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
+import { createErrorHandler, problemResponse } from "./on-error.ts";
+import { createRouter } from "./router.ts";
+import { VERSION } from "../version.ts";
+import { createAuthRoutes } from "./routes/auth.ts";
+import { createHealthRoutes } from "./routes/health.ts";
+import { createMeRoutes } from "./routes/me.ts";
+import { createWellKnownRoutes } from "./routes/well-known.ts";
+
+export type AppOptions = { readSocketAddress: SocketAddressReader };
+
+/** The HTTP application: middleware in order, then the routers. It never listens; see server/. */
+export function createApp(services: Services, options: AppOptions) {
+  const { config } = services;
+  const cookies = createCookieJar(config.cookies);
+  const requireAuth = authenticate({ accessTokens: services.accessTokens, sessions: services.sessions, cookies });
+
+  const app = createRouter();
+  app.use(requestId);
+  app.use(securityHeaders);
+  app.use(corsAllowlist(config.allowedOrigins));
+  app.use(clientIp(config.trustProxy, options.readSocketAddress));
+  app.use(limitBodySize(config.maxBodyBytes));
+  app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }));
+
+  const routes = app
+    .route("/auth", createAuthRoutes({ ...services, cookies, requireAuth }))
+    .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth }))
+    .route("/", createHealthRoutes(() => services.database.ping()))
+    .route("/", createWellKnownRoutes(services.signingKeys));
+
+  describeApi(app);
+  app.notFound((c) => problemResponse(c, new AppError("NOT_FOUND")));
+  app.onError(createErrorHandler(services.logger));
+  return routes;
+}
+
+function describeApi(app: OpenAPIHono<AppEnv>) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "sessionCookie", {
+    type: "apiKey",
+    in: "cookie",
+    name: "servauth.session",
+    description: "HttpOnly session cookie (named __Host-servauth.session in production)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Servauth", version: VERSION, description: "Authentication API" },
+  });
+}
+
+/** The app's type, for a typed client: `hc<AppType>(url)` from hono/client. */
+export type AppType = ReturnType<typeof createApp>;

@@ -1,0 +1,32 @@
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { AppConfig } from "../config/config.ts";
+
+type CookieConfig = AppConfig["cookies"];
+
+/**
+ * The browser's two cookies. Both HttpOnly and SameSite=Lax; Secure with the __Host-/__Secure- prefixes in
+ * production. The refresh cookie is sent only to /auth (it is needed by /auth/refresh and /auth/logout alone).
+ */
+export function createCookieJar(config: CookieConfig) {
+  const base = { httpOnly: true, secure: config.secure, sameSite: "Lax" as const };
+  const session = { ...base, path: "/" };
+  const refresh = { ...base, path: config.refreshPath };
+  return {
+    names: [config.sessionName, config.refreshName],
+    readSession: (c: Context) => getCookie(c, config.sessionName),
+    readRefresh: (c: Context) => getCookie(c, config.refreshName),
+    /** Cookie lifetime is the session's hard cap; the server enforces the shorter idle expiry itself. */
+    set(c: Context, tokens: { sessionToken?: string; refreshToken: string }, expiresAt: Date) {
+      const maxAge = Math.max(Math.floor((expiresAt.getTime() - Date.now()) / 1000), 0);
+      if (tokens.sessionToken !== undefined) setCookie(c, config.sessionName, tokens.sessionToken, { ...session, maxAge });
+      setCookie(c, config.refreshName, tokens.refreshToken, { ...refresh, maxAge });
+    },
+    clear(c: Context) {
+      deleteCookie(c, config.sessionName, session);
+      deleteCookie(c, config.refreshName, refresh);
+    },
+  };
+}
+
+export type CookieJar = ReturnType<typeof createCookieJar>;

@@ -1,0 +1,48 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { z } from "zod";
+import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { AppEnv } from "./app-env.ts";
+
+/** Hono raises these itself (JSON parser, media-type gate, body limit); every other client error is an AppError. */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  400: "INVALID_JSON",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+};
+
+export function problemResponse(c: Context<AppEnv>, error: AppError): Response {
+  const body = {
+    type: `urn:servauth:error:${error.code}`,
+    title: ERROR_CODES[error.code].title,
+    status: error.status,
+    ...(error.message !== ERROR_CODES[error.code].title ? { detail: error.message } : {}),
+    code: error.code,
+    requestId: c.get("requestId"),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+  const headers = new Headers({ "Content-Type": "application/problem+json", ...error.headers });
+  return new Response(JSON.stringify(body), { status: error.status, headers });
+}
+
+/** The only place errors become responses. Unknown errors are logged in full and answered with a bare 500. */
+export function createErrorHandler(logger: Logger) {
+  return (error: Error, c: Context<AppEnv>): Response => {
+    if (error instanceof AppError) return problemResponse(c, error);
+    if (error instanceof HTTPException) {
+      const code = HTTP_EXCEPTION_CODES[error.status];
+      if (code) return problemResponse(c, new AppError(code));
+    }
+    logger.error({ err: error, requestId: c.get("requestId"), method: c.req.method, path: c.req.path }, "unhandled error");
+    return problemResponse(c, new AppError("INTERNAL_ERROR"));
+  };
+}
+
+export function validationError(error: z.ZodError): AppError {
+  const errors: FieldError[] = error.issues.map((issue) => ({
+    path: issue.path.map(String).join(".") || "(body)",
+    message: issue.message,
+  }));
+  return new AppError("VALIDATION_FAILED", { errors });
+}

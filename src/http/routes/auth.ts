@@ -1,0 +1,130 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../router.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import type { UserRow } from "../../auth/users.ts";
+import { toPublicUser } from "../../auth/users.ts";
+import { AppError } from "../../errors.ts";
+import type { Services } from "../../services.ts";
+import type { AppEnv } from "../app-env.ts";
+import type { CookieJar } from "../cookies.ts";
+import {
+  AUTHENTICATED,
+  AuthResultSchema,
+  Email,
+  jsonBody,
+  jsonResponse,
+  NewPassword,
+  PresentedPassword,
+  problem,
+  TokenPairSchema,
+  Username,
+} from "../schemas.ts";
+
+export type AuthRouteDeps = Pick<Services, "credentials" | "sessions" | "accessTokens"> & {
+  cookies: CookieJar;
+  requireAuth: MiddlewareHandler<AppEnv>;
+};
+
+const register = createRoute({
+  method: "post",
+  path: "/register",
+  tags: ["auth"],
+  summary: "Create an account and sign in",
+  request: { body: jsonBody(z.object({ email: Email, password: NewPassword, username: Username.optional() })) },
+  responses: {
+    201: jsonResponse(AuthResultSchema, "Registered; session cookie set"),
+    400: problem("VALIDATION_FAILED or INVALID_JSON"),
+    403: problem("CSRF_REJECTED"),
+    409: problem("EMAIL_TAKEN or USERNAME_TAKEN"),
+  },
+});
+
+const login = createRoute({
+  method: "post",
+  path: "/login",
+  tags: ["auth"],
+  summary: "Sign in with email and password",
+  request: { body: jsonBody(z.object({ email: Email, password: PresentedPassword })) },
+  responses: {
+    200: jsonResponse(AuthResultSchema, "Signed in; session cookie set"),
+    400: problem("VALIDATION_FAILED or INVALID_JSON"),
+    401: problem("INVALID_CREDENTIALS, the same for an unknown email and a wrong password"),
+    403: problem("CSRF_REJECTED"),
+  },
+});
+
+const logout = createRoute({
+  method: "post",
+  path: "/logout",
+  tags: ["auth"],
+  summary: "End the current session",
+  security: AUTHENTICATED,
+  responses: {
+    204: { description: "Session ended; cookies cleared" },
+    401: problem("UNAUTHENTICATED"),
+    403: problem("CSRF_REJECTED"),
+  },
+});
+
+const refresh = createRoute({
+  method: "post",
+  path: "/refresh",
+  tags: ["auth"],
+  summary: "Exchange a refresh token (body or cookie) for a new token pair",
+  request: { body: jsonBody(z.object({ refreshToken: z.string().min(1).max(512).optional() }), false) },
+  responses: {
+    200: jsonResponse(TokenPairSchema, "A new access token and refresh token; the presented refresh token is retired"),
+    400: problem("VALIDATION_FAILED or INVALID_JSON"),
+    401: problem("INVALID_REFRESH_TOKEN"),
+    403: problem("CSRF_REJECTED"),
+  },
+});
+
+/** POST /auth/register, /login, /logout, /refresh. */
+export function createAuthRoutes(deps: AuthRouteDeps) {
+  const { credentials, sessions, accessTokens, cookies } = deps;
+
+  async function signIn(c: Context<AppEnv>, user: UserRow) {
+    const issued = await sessions.create(user.id, {
+      ipAddress: c.get("clientIp"),
+      userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+    });
+    cookies.set(c, issued, sessions.absoluteExpiry(issued.session.createdAt));
+    return { user: toPublicUser(user), ...(await tokenPair(user.id, issued.session.id, issued.refreshToken)) };
+  }
+
+  async function tokenPair(userId: string, sessionId: string, refreshToken: string) {
+    return {
+      accessToken: await accessTokens.sign({ userId, sessionId }),
+      refreshToken,
+      tokenType: "Bearer" as const,
+      expiresIn: accessTokens.ttlSeconds,
+    };
+  }
+
+  return createRouter()
+    .openapi(register, async (c) => {
+      const user = await credentials.register(c.req.valid("json"));
+      return c.json(await signIn(c, user), 201);
+    })
+    .openapi(login, async (c) => {
+      const { email, password } = c.req.valid("json");
+      const user = await credentials.verifyPassword(email, password);
+      return c.json(await signIn(c, user), 200);
+    })
+    .openapi({ ...logout, middleware: [deps.requireAuth] }, async (c) => {
+      await sessions.revoke(c.get("auth").session.id);
+      cookies.clear(c);
+      return c.body(null, 204);
+    })
+    .openapi(refresh, async (c) => {
+      const fromBody = c.req.valid("json")?.refreshToken;
+      const presented = fromBody ?? cookies.readRefresh(c);
+      const rotated = presented === undefined ? null : await sessions.rotateRefreshToken(presented);
+      if (rotated === null) throw new AppError("INVALID_REFRESH_TOKEN");
+      if (fromBody === undefined) {
+        cookies.set(c, { refreshToken: rotated.refreshToken }, sessions.absoluteExpiry(rotated.session.createdAt));
+      }
+      return c.json(await tokenPair(rotated.session.userId, rotated.session.id, rotated.refreshToken), 200);
+    });
+}

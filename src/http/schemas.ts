@@ -1,0 +1,62 @@
+import { z } from "@hono/zod-openapi";
+import { ERROR_CODES } from "../errors.ts";
+
+/** Trimmed and lower-cased before validation, so " Ann@Example.com " and "ann@example.com" are one account. */
+export const Email = z.string().trim().toLowerCase().max(255).pipe(z.email()).openapi({ example: "ann@example.com" });
+export const NewPassword = z.string().min(8).max(128).openapi({ example: "correct horse battery staple" });
+/** Login accepts any stored password's length but caps it, so nobody can post megabytes into argon2. */
+export const PresentedPassword = z.string().min(1).max(128);
+export const Username = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{3,32}$/, "3 to 32 characters from A-Z, a-z, 0-9, '_', '.', '-'")
+  .openapi({ example: "ann_42" });
+
+export const PublicUserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    username: z.string().nullable(),
+    emailVerified: z.boolean(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi("User");
+
+export const TokenPairSchema = z
+  .object({
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    tokenType: z.literal("Bearer"),
+    expiresIn: z.number().int().openapi({ description: "Access token lifetime in seconds" }),
+  })
+  .openapi("TokenPair");
+
+export const AuthResultSchema = TokenPairSchema.extend({ user: PublicUserSchema }).openapi("AuthResult");
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+/** The response entry for a problem+json answer with the given status. */
+export function problem(description: string) {
+  return { description, content: { "application/problem+json": { schema: ProblemSchema } } };
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T, required = true) {
+  return { required, content: { "application/json": { schema } } };
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** OpenAPI security requirement of routes that need a session: a bearer access token or the session cookie. */
+export const AUTHENTICATED: Record<string, string[]>[] = [{ bearer: [] }, { sessionCookie: [] }];

@@ -1,0 +1,15 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/** A bearer secret for a client: 256 bits from the CSPRNG, base64url. */
+export function generateOpaqueToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * What the database keeps instead of the token. The tokens carry 256 bits of entropy, so a plain SHA-256 is not
+ * brute-forceable and lets the row be found by an index lookup on the hash (no secret-dependent comparison in
+ * application code; the database compares hashes, which reveals nothing about the token).
+ */
+export function hashOpaqueToken(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
