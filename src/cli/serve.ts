@@ -6,33 +6,60 @@ import { createApp } from "../http/app.ts";
 import { createLogger } from "../observability/logger.ts";
 import { detectRuntime } from "../server/runtime.ts";
 import { createServices } from "../services.ts";
-import { loadConfig } from "./load-config.ts";
 import { VERSION } from "../version.ts";
+import { loadConfig } from "./load-config.ts";
 
-/** `servauth serve`: migrate, then listen until SIGTERM/SIGINT, then drain and close. */
+/** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * `servauth serve`: migrate, then listen until SIGTERM/SIGINT, then stop accepting, let in-flight requests
+ * finish (bounded), close the database and exit 0. A signal during start-up unwinds what was opened so far.
+ */
 export async function serve(): Promise<void> {
   const config = await loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const runtime = await detectRuntime();
-  const database = await createDb(config.database);
-  await migrateDatabase(database);
-  const services = await createServices({ config, database, hasher: createArgon2Hasher(), logger });
-  const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
-  const server = await runtime.listen(app.fetch, { host: config.host, port: config.port });
-  logger.info(
-    { url: server.url, runtime: runtime.name, database: describeDatabase(config.database), version: VERSION },
-    `servauth ${VERSION} listening on ${server.url} (${runtime.name}, ${describeDatabase(config.database)})`,
-  );
-
+  const teardown: Array<() => Promise<void>> = [];
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    await server.stop();
-    await database.close();
-    process.exit(0);
+    try {
+      for (const step of teardown.reverse()) await step();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, "shutdown failed");
+      process.exit(1);
+    }
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  const runtime = await detectRuntime();
+  const database = await createDb(config.database);
+  teardown.push(() => database.close());
+  await migrateDatabase(database);
+  const services = await createServices({ config, database, hasher: createArgon2Hasher(), logger });
+  const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
+  const server = await runtime.listen(app.fetch, { host: config.host, port: config.port });
+  teardown.push(() => withTimeout(server.stop(), DRAIN_TIMEOUT_MS));
+  const where = describeDatabase(config.database);
+  logger.info(
+    { url: server.url, appUrl: config.appUrl, runtime: runtime.name, database: where, version: VERSION },
+    `servauth ${VERSION} listening on ${server.url} (${runtime.name}, ${where})`,
+  );
+}
+
+/** Resolves when the promise settles or the time is up, whichever is first. */
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

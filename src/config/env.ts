@@ -56,11 +56,13 @@ export type Env = z.infer<typeof envSchema>;
 export const SECRET_VARIABLES = new Set(["AUTH_SECRET", "DATABASE_URL"]);
 
 /**
- * Validates the environment. Empty strings count as unset, so `PORT=` in an env file means "default".
+ * Validates the environment. Empty (or blank) values count as unset, so `PORT=` in an env file means "default".
  * Throws ConfigError naming every bad variable.
  */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== ""),
+  );
   const result = envSchema.safeParse(present);
   const problems = result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   problems.push(...crossFieldProblems(present));

@@ -16,6 +16,7 @@ export type DatabaseHandle = {
   withAdvisoryLock<T>(lockId: number, fn: () => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;
 };
 
@@ -31,6 +32,7 @@ function createPostgres(url: string): DatabaseHandle {
     onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema });
+  let closing: Promise<void> | undefined;
   return {
     db,
     kind: "postgres",
@@ -50,16 +52,20 @@ function createPostgres(url: string): DatabaseHandle {
     async ping() {
       await db.execute(sql`select 1`);
     },
-    async close() {
-      await client.end({ timeout: 5 });
-    },
+    close: () => (closing ??= client.end({ timeout: 5 })),
   };
 }
 
 async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
   const client = dataDir === null ? new PGlite() : new PGlite(dataDir);
   await client.waitReady;
+  return openPglite(client);
+}
+
+/** A handle over an already created PGlite (tests load theirs from a migrated snapshot, skipping initdb). */
+export function openPglite(client: PGlite): DatabaseHandle {
   const db = drizzlePglite(client, { schema });
+  let closing: Promise<void> | undefined;
   return {
     db,
     kind: "pglite",
@@ -68,8 +74,6 @@ async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
     async ping() {
       await db.execute(sql`select 1`);
     },
-    async close() {
-      await client.close();
-    },
+    close: () => (closing ??= client.close()),
   };
 }

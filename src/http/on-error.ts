@@ -39,10 +39,12 @@ export function createErrorHandler(logger: Logger) {
   };
 }
 
+/** One entry per bad field: the first problem zod found with it (later ones are usually its consequences). */
 export function validationError(error: z.ZodError): AppError {
-  const errors: FieldError[] = error.issues.map((issue) => ({
-    path: issue.path.map(String).join(".") || "(body)",
-    message: issue.message,
-  }));
-  return new AppError("VALIDATION_FAILED", { errors });
+  const byPath = new Map<string, FieldError>();
+  for (const issue of error.issues) {
+    const path = issue.path.map(String).join(".") || "(body)";
+    if (!byPath.has(path)) byPath.set(path, { path, message: issue.message });
+  }
+  return new AppError("VALIDATION_FAILED", { errors: [...byPath.values()] });
 }

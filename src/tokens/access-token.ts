@@ -33,7 +33,13 @@ export function createAccessTokens(keys: SigningKeyStore, options: AccessTokenOp
             if (key === undefined) throw new joseErrors.JWKSNoMatchingKey();
             return key.publicKey;
           },
-          { algorithms: [SIGNING_ALGORITHM], issuer: options.issuer, audience: options.audience, typ: "at+jwt" },
+          {
+            algorithms: [SIGNING_ALGORITHM],
+            issuer: options.issuer,
+            audience: options.audience,
+            typ: "at+jwt",
+            requiredClaims: ["exp", "iat", "jti", "sub", "sid"],
+          },
         );
         if (typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
         return { userId: payload.sub, sessionId: payload.sid };

@@ -71,7 +71,7 @@ const refresh = createRoute({
   path: "/refresh",
   tags: ["auth"],
   summary: "Exchange a refresh token (body or cookie) for a new token pair",
-  request: { body: jsonBody(z.object({ refreshToken: z.string().min(1).max(512).optional() }), false) },
+  request: { body: jsonBody(z.object({ refreshToken: z.string().min(1).max(1024).optional() }), false) },
   responses: {
     200: jsonResponse(TokenPairSchema, "A new access token and refresh token; the presented refresh token is retired"),
     400: problem("VALIDATION_FAILED or INVALID_JSON"),

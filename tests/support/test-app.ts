@@ -1,0 +1,81 @@
+import { createArgon2Hasher } from "../../src/auth/password.ts";
+import type { PublicUser } from "../../src/auth/users.ts";
+import { buildConfig } from "../../src/config/config.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { createApp } from "../../src/http/app.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createServices, type Services } from "../../src/services.ts";
+import { openTestDatabase } from "./test-database.ts";
+
+/** argon2id with toy parameters: the same code path and hash format as production, in a millisecond. */
+export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
+
+export const TEST_ORIGIN = "http://localhost:3000";
+/** The peer address app.request() connections appear to come from (TEST-NET-1). */
+export const TEST_CLIENT_IP = "192.0.2.10";
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** createApp over a fresh migrated database (PGlite in memory, or real PostgreSQL in the postgres tier). */
+export async function createTestApp(env: Record<string, string> = {}) {
+  const testDb = await openTestDatabase();
+  const database = testDb.handle;
+  const config = buildConfig(
+    parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...env }),
+    "test-secret-test-secret-test-secret-0123",
+  );
+  const services: Services = await createServices({
+    config,
+    database,
+    hasher: fastHasher,
+    logger: createLogger({ level: "silent" }),
+  });
+  const app = createApp(services, { readSocketAddress: () => TEST_CLIENT_IP });
+
+  return {
+    app,
+    services,
+    db: database.db,
+    /** A JSON request; pass `headers` to add or override. */
+    request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const init: RequestInit = { method, headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers } };
+      if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
+      return app.request(path, init);
+    },
+    close: () => testDb.close(),
+  };
+}
+
+let counter = 0;
+/** A fresh, valid registration body. */
+export function newAccount(overrides: Partial<{ email: string; password: string; username: string }> = {}) {
+  counter += 1;
+  const suffix = `${Date.now().toString(36)}${counter}`;
+  return { email: `user${suffix}@example.com`, password: "correct horse battery staple", ...overrides };
+}
+
+/** Registers an account and returns what the client got back. */
+export async function registerUser(testApp: TestApp, overrides: Parameters<typeof newAccount>[0] = {}) {
+  const account = newAccount(overrides);
+  const response = await testApp.request("POST", "/auth/register", account);
+  if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as {
+    user: PublicUser;
+    accessToken: string;
+    refreshToken: string;
+  };
+  return { ...body, account, cookies: parseSetCookies(response) };
+}
+
+/** name -> value of the cookies a response sets ("" for a cleared one). */
+export function parseSetCookies(response: Response): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const header of response.headers.getSetCookie()) {
+    const [pair] = header.split(";");
+    const index = pair?.indexOf("=") ?? -1;
+    if (pair !== undefined && index > 0) cookies[pair.slice(0, index)] = pair.slice(index + 1);
+  }
+  return cookies;
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

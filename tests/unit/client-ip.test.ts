@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { resolveClientIp } from "../../src/http/middleware/client-ip.ts";
+
+const SOCKET = "203.0.113.7";
+
+const FORGED_HEADERS = [
+  "1.2.3.4",
+  "127.0.0.1",
+  "10.0.0.1, 10.0.0.2",
+  "::1",
+  "2001:db8::1",
+  "unknown",
+  "",
+  " ",
+  ",,,",
+  "1.1.1.1, 2.2.2.2, 3.3.3.3",
+  "<script>alert(1)</script>",
+  "192.168.0.1,",
+  ", 8.8.8.8",
+  "203.0.113.7, 6.6.6.6",
+  "999.999.999.999",
+  "x".repeat(4096),
+  "0.0.0.0",
+  "localhost",
+  "fe80::1%eth0",
+  "198.51.100.1 , 198.51.100.2 , 198.51.100.3",
+];
+
+describe("resolveClientIp with TRUST_PROXY=0", () => {
+  it("has 20 distinct forged X-Forwarded-For values to try", () => {
+    expect(new Set(FORGED_HEADERS).size).toBe(20);
+  });
+
+  it.each(FORGED_HEADERS)("ignores X-Forwarded-For %j and returns the socket address", (header) => {
+    expect(resolveClientIp(SOCKET, header, 0)).toBe(SOCKET);
+  });
+
+  it("returns the socket address when there is no header", () => {
+    expect(resolveClientIp(SOCKET, undefined, 0)).toBe(SOCKET);
+  });
+
+  it("returns null when the runtime gives no socket address, whatever the header says", () => {
+    expect(resolveClientIp(null, "1.2.3.4", 0)).toBeNull();
+  });
+});
+
+describe("resolveClientIp with trusted proxies", () => {
+  it("TRUST_PROXY=1 takes the rightmost address (the one our proxy appended)", () => {
+    expect(resolveClientIp(SOCKET, "198.51.100.9", 1)).toBe("198.51.100.9");
+    // A client-forged prefix is ignored: the proxy appended the real peer at the end.
+    expect(resolveClientIp(SOCKET, "6.6.6.6, 198.51.100.9", 1)).toBe("198.51.100.9");
+    expect(resolveClientIp(SOCKET, "1.1.1.1, 2.2.2.2, 3.3.3.3", 1)).toBe("3.3.3.3");
+  });
+
+  it("TRUST_PROXY=2 takes the second address from the right", () => {
+    expect(resolveClientIp(SOCKET, "198.51.100.9, 10.0.0.5", 2)).toBe("198.51.100.9");
+    expect(resolveClientIp(SOCKET, "6.6.6.6, 198.51.100.9, 10.0.0.5", 2)).toBe("198.51.100.9");
+    expect(resolveClientIp(SOCKET, "1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4", 2)).toBe("3.3.3.3");
+  });
+
+  it("trims whitespace around entries", () => {
+    expect(resolveClientIp(SOCKET, "  6.6.6.6 ,\t198.51.100.9  ,  10.0.0.5  ", 2)).toBe("198.51.100.9");
+    expect(resolveClientIp(SOCKET, "   198.51.100.9   ", 1)).toBe("198.51.100.9");
+  });
+
+  it("skips empty entries", () => {
+    expect(resolveClientIp(SOCKET, "198.51.100.9,,  ,", 1)).toBe("198.51.100.9");
+    expect(resolveClientIp(SOCKET, "198.51.100.9, , 10.0.0.5", 2)).toBe("198.51.100.9");
+  });
+
+  it("handles IPv6 entries", () => {
+    expect(resolveClientIp(SOCKET, "2001:db8::1, 2001:db8::2", 1)).toBe("2001:db8::2");
+    expect(resolveClientIp(SOCKET, "2001:db8::1, 2001:db8::2", 2)).toBe("2001:db8::1");
+  });
+
+  it("with fewer hops than trusted proxies, takes the leftmost", () => {
+    expect(resolveClientIp(SOCKET, "198.51.100.9", 2)).toBe("198.51.100.9");
+    expect(resolveClientIp(SOCKET, "198.51.100.9, 10.0.0.5", 3)).toBe("198.51.100.9");
+  });
+
+  it("falls back to the socket address when the header is missing", () => {
+    expect(resolveClientIp(SOCKET, undefined, 1)).toBe(SOCKET);
+    expect(resolveClientIp(SOCKET, undefined, 2)).toBe(SOCKET);
+    expect(resolveClientIp(null, undefined, 1)).toBeNull();
+  });
+
+  it("falls back to the socket address when the header holds no address", () => {
+    expect(resolveClientIp(SOCKET, "", 1)).toBe(SOCKET);
+    expect(resolveClientIp(SOCKET, "  ", 1)).toBe(SOCKET);
+    expect(resolveClientIp(SOCKET, " , ,", 2)).toBe(SOCKET);
+  });
+});

@@ -1,0 +1,323 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildConfig, describeDatabase } from "../../src/config/config.ts";
+import { ConfigError, parseEnv } from "../../src/config/env.ts";
+
+const SECRET = "0123456789abcdef0123456789abcdef"; // exactly 32 characters
+
+/** The ConfigError parseEnv throws for `source`; fails the test if it does not throw one. */
+function configErrorOf(source: Record<string, string | undefined>): ConfigError {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`parseEnv accepted ${JSON.stringify(source)}`);
+}
+
+/** The variable names a ConfigError's problems mention (the text before the first colon). */
+function problemVariables(error: ConfigError): string[] {
+  return error.problems.map((problem) => problem.split(":")[0] ?? "").sort();
+}
+
+describe("parseEnv defaults", () => {
+  it("treats blank values as unset rather than as zero", () => {
+    const env = parseEnv({ PORT: "  ", TRUST_PROXY: " ", HOST: "" });
+    expect(env.PORT).toBe(3000);
+    expect(env.TRUST_PROXY).toBe(0);
+    expect(env.HOST).toBe("0.0.0.0");
+  });
+
+  it("fills every default from an empty environment", () => {
+    expect(parseEnv({})).toEqual({
+      NODE_ENV: "development",
+      PORT: 3000,
+      HOST: "0.0.0.0",
+      DATA_DIR: "./data",
+      CORS_ORIGINS: [],
+      TRUST_PROXY: 0,
+      LOG_LEVEL: "info",
+      ACCESS_TOKEN_TTL: 900,
+      REFRESH_TOKEN_TTL: 30 * 86_400,
+      SESSION_MAX_AGE: 90 * 86_400,
+      JWT_AUDIENCE: "servauth",
+    });
+  });
+
+  it("leaves optional variables unset", () => {
+    const env = parseEnv({});
+    expect(env.APP_URL).toBeUndefined();
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.AUTH_SECRET).toBeUndefined();
+  });
+
+  it("treats empty strings (and undefined) as unset", () => {
+    const env = parseEnv({
+      PORT: "",
+      HOST: "",
+      NODE_ENV: "",
+      DATABASE_URL: "",
+      AUTH_SECRET: "",
+      APP_URL: "",
+      CORS_ORIGINS: "",
+      TRUST_PROXY: "",
+      LOG_LEVEL: "",
+      ACCESS_TOKEN_TTL: undefined,
+    });
+    expect(env).toEqual(parseEnv({}));
+  });
+
+  it("ignores variables it does not know", () => {
+    expect(parseEnv({ PATH: "/usr/bin", HOME: "/root" })).toEqual(parseEnv({}));
+  });
+
+  it("coerces numbers", () => {
+    const env = parseEnv({ PORT: "8080", TRUST_PROXY: "2", ACCESS_TOKEN_TTL: "60", REFRESH_TOKEN_TTL: "3600", SESSION_MAX_AGE: "7200" });
+    expect(env.PORT).toBe(8080);
+    expect(env.TRUST_PROXY).toBe(2);
+    expect(env.ACCESS_TOKEN_TTL).toBe(60);
+    expect(env.REFRESH_TOKEN_TTL).toBe(3600);
+    expect(env.SESSION_MAX_AGE).toBe(7200);
+  });
+});
+
+describe("parseEnv rejects bad values, naming the variable", () => {
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "3000x"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["TRUST_PROXY", "yes"],
+    ["TRUST_PROXY", "11"],
+    ["TRUST_PROXY", "-1"],
+    ["NODE_ENV", "staging"],
+    ["LOG_LEVEL", "verbose"],
+    ["ACCESS_TOKEN_TTL", "0"],
+    ["ACCESS_TOKEN_TTL", "15m"],
+    ["APP_URL", "not a url"],
+    ["APP_URL", "ftp://example.com"],
+  ])("%s=%s", (name, value) => {
+    const error = configErrorOf({ [name]: value });
+    expect(problemVariables(error)).toContain(name);
+    expect(error.message).toContain(name);
+  });
+
+  it("throws a ConfigError whose name is ConfigError", () => {
+    const error = configErrorOf({ PORT: "abc" });
+    expect(error.name).toBe("ConfigError");
+    expect(error).toBeInstanceOf(Error);
+  });
+});
+
+describe("DATABASE_URL", () => {
+  it.each(["mysql://user:pass@localhost:3306/app", "garbage", "postgres:/missing-slash", "http://localhost:5432/db", "sqlite://file.db", "memory:"])(
+    "rejects %s",
+    (url) => {
+      expect(problemVariables(configErrorOf({ DATABASE_URL: url }))).toEqual(["DATABASE_URL"]);
+    },
+  );
+
+  it.each(["postgres://user:pass@localhost:5432/app", "postgresql://user:pass@db.internal:6543/app?sslmode=require", "memory://"])(
+    "accepts %s",
+    (url) => {
+      expect(parseEnv({ DATABASE_URL: url }).DATABASE_URL).toBe(url);
+    },
+  );
+
+  it("never echoes the rejected value (it may hold a password)", () => {
+    const error = configErrorOf({ DATABASE_URL: "mysql://admin:hunter2-very-secret@db:3306/app" });
+    expect(error.message).not.toContain("hunter2");
+    expect(error.problems.join(" ")).not.toContain("hunter2");
+  });
+});
+
+describe("AUTH_SECRET", () => {
+  it("is required in production", () => {
+    const error = configErrorOf({ NODE_ENV: "production" });
+    expect(problemVariables(error)).toEqual(["AUTH_SECRET"]);
+  });
+
+  it("must be at least 32 characters in production", () => {
+    const error = configErrorOf({ NODE_ENV: "production", AUTH_SECRET: SECRET.slice(0, 31) });
+    expect(problemVariables(error)).toEqual(["AUTH_SECRET"]);
+  });
+
+  it("accepts exactly 32 characters in production", () => {
+    expect(parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET }).AUTH_SECRET).toBe(SECRET);
+  });
+
+  it("an empty AUTH_SECRET in production counts as missing", () => {
+    expect(problemVariables(configErrorOf({ NODE_ENV: "production", AUTH_SECRET: "" }))).toEqual(["AUTH_SECRET"]);
+  });
+
+  it("is optional in development and test", () => {
+    expect(parseEnv({ NODE_ENV: "development" }).AUTH_SECRET).toBeUndefined();
+    expect(parseEnv({ NODE_ENV: "test" }).AUTH_SECRET).toBeUndefined();
+  });
+
+  it("never echoes the secret in the error", () => {
+    const error = configErrorOf({ NODE_ENV: "production", AUTH_SECRET: "short-but-secret" });
+    expect(error.message).not.toContain("short-but-secret");
+  });
+});
+
+describe("several problems at once", () => {
+  it("reports every bad variable in one ConfigError", () => {
+    const error = configErrorOf({
+      NODE_ENV: "production",
+      PORT: "not-a-port",
+      DATABASE_URL: "mysql://u:p@h/db",
+      CORS_ORIGINS: "https://ok.example.com, garbage",
+      LOG_LEVEL: "loud",
+      TRUST_PROXY: "many",
+    });
+    expect(problemVariables(error)).toEqual(["AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "TRUST_PROXY"]);
+    for (const name of ["AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "TRUST_PROXY"]) {
+      expect(error.message).toContain(name);
+    }
+  });
+
+  it("reports cross-variable rules alongside schema problems", () => {
+    const error = configErrorOf({ PORT: "x", REFRESH_TOKEN_TTL: "7200", SESSION_MAX_AGE: "3600" });
+    expect(problemVariables(error)).toEqual(["PORT", "SESSION_MAX_AGE"]);
+  });
+});
+
+describe("CORS_ORIGINS", () => {
+  it("parses a comma list to bare origins, stripping trailing slashes and paths", () => {
+    const env = parseEnv({ CORS_ORIGINS: " https://app.example.com/ ,http://localhost:5173/some/path?q=1,https://admin.example.com:8443" });
+    expect(env.CORS_ORIGINS).toEqual(["https://app.example.com", "http://localhost:5173", "https://admin.example.com:8443"]);
+  });
+
+  it("drops default ports and lower-cases the host", () => {
+    expect(parseEnv({ CORS_ORIGINS: "https://APP.Example.com:443/" }).CORS_ORIGINS).toEqual(["https://app.example.com"]);
+  });
+
+  it("skips empty items", () => {
+    expect(parseEnv({ CORS_ORIGINS: ",https://a.example.com,, ," }).CORS_ORIGINS).toEqual(["https://a.example.com"]);
+  });
+
+  it.each(["garbage", "app.example.com", "*", "null", "file:///etc/passwd", "data:text/plain"])("rejects %s", (item) => {
+    const error = configErrorOf({ CORS_ORIGINS: `https://good.example.com,${item}` });
+    expect(problemVariables(error)).toEqual(["CORS_ORIGINS"]);
+  });
+
+  it("names the offending item", () => {
+    expect(configErrorOf({ CORS_ORIGINS: "garbage" }).problems[0]).toContain('"garbage"');
+  });
+});
+
+describe("token lifetimes", () => {
+  it("rejects SESSION_MAX_AGE shorter than REFRESH_TOKEN_TTL", () => {
+    expect(problemVariables(configErrorOf({ REFRESH_TOKEN_TTL: "7200", SESSION_MAX_AGE: "3600" }))).toEqual(["SESSION_MAX_AGE"]);
+  });
+
+  it("rejects a REFRESH_TOKEN_TTL longer than the default SESSION_MAX_AGE", () => {
+    expect(problemVariables(configErrorOf({ REFRESH_TOKEN_TTL: String(91 * 86_400) }))).toEqual(["SESSION_MAX_AGE"]);
+  });
+
+  it("rejects a SESSION_MAX_AGE shorter than the default REFRESH_TOKEN_TTL", () => {
+    expect(problemVariables(configErrorOf({ SESSION_MAX_AGE: String(86_400) }))).toEqual(["SESSION_MAX_AGE"]);
+  });
+
+  it("rejects SESSION_MAX_AGE one second shorter than REFRESH_TOKEN_TTL", () => {
+    expect(problemVariables(configErrorOf({ REFRESH_TOKEN_TTL: "3600", SESSION_MAX_AGE: "3599" }))).toEqual(["SESSION_MAX_AGE"]);
+  });
+
+  it("accepts SESSION_MAX_AGE equal to REFRESH_TOKEN_TTL", () => {
+    const env = parseEnv({ REFRESH_TOKEN_TTL: "3600", SESSION_MAX_AGE: "3600" });
+    expect(env.SESSION_MAX_AGE).toBe(3600);
+  });
+});
+
+describe("buildConfig", () => {
+  it("production: Secure cookies with __Host- / __Secure- names", () => {
+    const config = buildConfig(parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" }), SECRET);
+    expect(config.isProduction).toBe(true);
+    expect(config.cookies.secure).toBe(true);
+    expect(config.cookies.sessionName.startsWith("__Host-")).toBe(true);
+    expect(config.cookies.refreshName.startsWith("__Secure-")).toBe(true);
+    expect(config.cookies.refreshPath).toBe("/auth");
+  });
+
+  it("development: cookies are not Secure and carry no prefix", () => {
+    const config = buildConfig(parseEnv({}), SECRET);
+    expect(config.isProduction).toBe(false);
+    expect(config.cookies.secure).toBe(false);
+    expect(config.cookies.sessionName).not.toMatch(/^__(Host|Secure)-/);
+    expect(config.cookies.refreshName).not.toMatch(/^__(Host|Secure)-/);
+  });
+
+  it("allowedOrigins holds APP_URL's origin plus CORS_ORIGINS, and nothing else", () => {
+    const config = buildConfig(
+      parseEnv({ APP_URL: "https://auth.example.com/base/", CORS_ORIGINS: "https://app.example.com/,http://localhost:5173" }),
+      SECRET,
+    );
+    expect([...config.allowedOrigins].sort()).toEqual(["http://localhost:5173", "https://app.example.com", "https://auth.example.com"]);
+  });
+
+  it("appUrl and the issuer drop trailing slashes", () => {
+    const config = buildConfig(parseEnv({ APP_URL: "https://auth.example.com/" }), SECRET);
+    expect(config.appUrl).toBe("https://auth.example.com");
+    expect(config.tokens.issuer).toBe("https://auth.example.com");
+  });
+
+  it("without APP_URL, the app URL is localhost on PORT and its origin is allowed", () => {
+    const config = buildConfig(parseEnv({ PORT: "4321" }), SECRET);
+    expect(config.appUrl).toBe("http://localhost:4321");
+    expect(config.allowedOrigins.has("http://localhost:4321")).toBe(true);
+  });
+
+  it("copies durations, audience, proxy count and the secret", () => {
+    const config = buildConfig(
+      parseEnv({ ACCESS_TOKEN_TTL: "60", REFRESH_TOKEN_TTL: "600", SESSION_MAX_AGE: "6000", JWT_AUDIENCE: "my-api", TRUST_PROXY: "2" }),
+      SECRET,
+    );
+    expect(config.tokens).toMatchObject({ audience: "my-api", accessTtlSeconds: 60, refreshTtlSeconds: 600, sessionMaxAgeSeconds: 6000 });
+    expect(config.trustProxy).toBe(2);
+    expect(config.authSecret).toBe(SECRET);
+  });
+
+  it("database: unset is PGlite under DATA_DIR, memory:// is PGlite in memory, postgres:// is postgres", () => {
+    const onDisk = buildConfig(parseEnv({ DATA_DIR: "/var/lib/servauth" }), SECRET);
+    expect(onDisk.database).toEqual({ kind: "pglite", dataDir: path.join("/var/lib/servauth", "pgdata") });
+    expect(onDisk.dataDir).toBe("/var/lib/servauth");
+
+    expect(buildConfig(parseEnv({ DATABASE_URL: "memory://" }), SECRET).database).toEqual({ kind: "pglite", dataDir: null });
+
+    const url = "postgresql://u:p@db:5432/app";
+    expect(buildConfig(parseEnv({ DATABASE_URL: url }), SECRET).database).toEqual({ kind: "postgres", url });
+  });
+
+  it("resolves a relative DATA_DIR to an absolute path", () => {
+    const config = buildConfig(parseEnv({ DATA_DIR: "./some-data" }), SECRET);
+    expect(path.isAbsolute(config.dataDir)).toBe(true);
+    expect(config.dataDir).toBe(path.resolve("./some-data"));
+  });
+});
+
+describe("describeDatabase", () => {
+  it("redacts the password of a postgres URL", () => {
+    const text = describeDatabase({ kind: "postgres", url: "postgres://servauth:s3cr3t-pa55@db.internal:5432/servauth" });
+    expect(text).not.toContain("s3cr3t-pa55");
+    expect(text).toContain("servauth:***@db.internal:5432/servauth");
+  });
+
+  it("redacts a percent-encoded password", () => {
+    const text = describeDatabase({ kind: "postgres", url: "postgresql://user:p%40ss%3Aword@db:5432/app" });
+    expect(text).not.toContain("p%40ss");
+    expect(text).not.toContain("word");
+    expect(text).toContain("***");
+  });
+
+  it("leaves a URL without a password as it is", () => {
+    expect(describeDatabase({ kind: "postgres", url: "postgres://user@db:5432/app" })).toBe("postgres (postgres://user@db:5432/app)");
+  });
+
+  it("describes embedded databases", () => {
+    expect(describeDatabase({ kind: "pglite", dataDir: null })).toBe("embedded (in memory)");
+    expect(describeDatabase({ kind: "pglite", dataDir: "/data/pgdata" })).toBe("embedded (/data/pgdata)");
+  });
+});
