@@ -36,10 +36,10 @@ export function createArgon2Hasher(params: { memoryCost: number; timeCost: numbe
  * email costs exactly one argon2 verify, like a known one (no account enumeration through timing).
  */
 export function createPasswordChecker(hasher: PasswordHasher) {
-  let dummyHash: Promise<string> | undefined;
+  // Made now, not on first use, so the first unknown email is not the one slow answer.
+  const dummyHash = hasher.hash(randomBytes(16).toString("hex"));
   return async function checkPassword(passwordHash: string | null | undefined, password: string): Promise<boolean> {
     if (passwordHash) return hasher.verify(passwordHash, password);
-    dummyHash ??= hasher.hash(randomBytes(16).toString("hex"));
     await hasher.verify(await dummyHash, password);
     return false;
   };

@@ -3,6 +3,7 @@ import type { Database } from "../db/client.ts";
 import { uniqueViolationConstraint } from "../db/errors.ts";
 import { users } from "../db/tables/users.ts";
 import { AppError } from "../errors.ts";
+import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import type { CredentialService } from "./credentials.ts";
 import { isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
 
@@ -13,8 +14,8 @@ const CONSTRAINT_ERRORS: Record<string, AppError["code"]> = {
   users_username_lower_unique: "USERNAME_TAKEN",
 };
 
-/** Changes to the signed-in user's own account. */
-export function createProfileService(db: Database, credentials: CredentialService) {
+/** Changes to the signed-in user's own account. Each one is published, so no instance serves a stale user. */
+export function createProfileService(db: Database, credentials: CredentialService, bus: RevocationBus) {
   return {
     /** Username and email changes; a new email needs the current password and must be verified again. */
     async update(user: UserRow, change: ProfileChange): Promise<UserRow> {
@@ -38,6 +39,7 @@ export function createProfileService(db: Database, credentials: CredentialServic
       try {
         const [updated] = await db.update(users).set(patch).where(eq(users.id, user.id)).returning();
         if (updated === undefined) throw new AppError("UNAUTHENTICATED");
+        await bus.publish({ kind: "user", userId: user.id });
         return updated;
       } catch (error) {
         // The checks above race with other writers; the unique indexes have the last word.
@@ -50,6 +52,7 @@ export function createProfileService(db: Database, credentials: CredentialServic
     async delete(userId: string, password: string): Promise<void> {
       if (!(await credentials.verifyUserPassword(userId, password))) throw new AppError("INVALID_CREDENTIALS");
       await db.delete(users).where(eq(users.id, userId));
+      await bus.publish({ kind: "user", userId });
     },
   };
 }

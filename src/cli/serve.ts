@@ -5,6 +5,7 @@ import { migrateDatabase } from "../db/migrate.ts";
 import { createApp } from "../http/app.ts";
 import { createLogger } from "../observability/logger.ts";
 import { detectRuntime } from "../server/runtime.ts";
+import { createRevocationBus } from "../sessions/create-bus.ts";
 import { createServices } from "../services.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "./load-config.ts";
@@ -40,7 +41,9 @@ export async function serve(): Promise<void> {
   const database = await createDb(config.database);
   teardown.push(() => database.close());
   await migrateDatabase(database);
-  const services = await createServices({ config, database, hasher: createArgon2Hasher(), logger });
+  const bus = await createRevocationBus(config, logger);
+  teardown.push(() => bus.close());
+  const services = await createServices({ config, database, bus, hasher: createArgon2Hasher(), logger });
   const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
   const server = await runtime.listen(app.fetch, { host: config.host, port: config.port });
   teardown.push(() => withTimeout(server.stop(), DRAIN_TIMEOUT_MS));

@@ -26,7 +26,13 @@ export type AppConfig = {
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
     sessionMaxAgeSeconds: number;
+    graceSeconds: number;
+    maxSessionsPerUser: number;
+    activityResolutionSeconds: number;
   };
+  /** Unset: revocations travel over PostgreSQL (or stay in-process on the embedded database). */
+  redisUrl: string | null;
+  revocationHeartbeatMs: number;
   cookies: {
     secure: boolean;
     sessionName: string;
@@ -60,7 +66,12 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
       accessTtlSeconds: env.ACCESS_TOKEN_TTL,
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL,
       sessionMaxAgeSeconds: env.SESSION_MAX_AGE,
+      graceSeconds: env.REFRESH_GRACE_SECONDS,
+      maxSessionsPerUser: env.MAX_SESSIONS_PER_USER,
+      activityResolutionSeconds: env.SESSION_ACTIVITY_RESOLUTION,
     },
+    redisUrl: env.REDIS_URL ?? null,
+    revocationHeartbeatMs: env.REVOCATION_HEARTBEAT_MS,
     cookies: {
       // Production runs behind a TLS-terminating proxy, so cookies are Secure there even on a plain-http listener.
       secure: isProduction,

@@ -48,12 +48,20 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL: seconds(30 * 86_400),
   SESSION_MAX_AGE: seconds(90 * 86_400),
   JWT_AUDIENCE: z.string().trim().min(1).default("servauth"),
+  /** lastActiveAt is recorded to this resolution, so validating a session never writes per request. */
+  SESSION_ACTIVITY_RESOLUTION: seconds(60),
+  REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), { message: "must be redis://host:port or rediss://host:port" })
+    .optional(),
+  /** How often each instance proves its revocation bus works; an outage shows within two of these. */
+  REVOCATION_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export type Env = z.infer<typeof envSchema>;
-
-/** Variables whose values never appear in output. */
-export const SECRET_VARIABLES = new Set(["AUTH_SECRET", "DATABASE_URL"]);
 
 /**
  * Validates the environment. Empty (or blank) values count as unset, so `PORT=` in an env file means "default".
@@ -78,6 +86,9 @@ function crossFieldProblems(present: Record<string, string | undefined>): string
     problems.push("AUTH_SECRET: must be set (at least 32 characters) in production");
   } else if (secret !== undefined && secret.length < 32) {
     problems.push("AUTH_SECRET: must be at least 32 characters");
+  }
+  if (present.NODE_ENV === "production" && present.APP_URL === undefined) {
+    problems.push("APP_URL: must be set in production (it is the token issuer and the allowed browser origin)");
   }
   const refreshTtl = Number(present.REFRESH_TOKEN_TTL ?? 30 * 86_400);
   const maxAge = Number(present.SESSION_MAX_AGE ?? 90 * 86_400);

@@ -9,3 +9,33 @@ export function uniqueViolationConstraint(error: unknown): string | null {
   }
   return null;
 }
+
+/** Driver error codes (postgres.js, Node sockets) that mean the database could not be reached or dropped us. */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+]);
+
+/**
+ * True when the error is the database's unavailability, not a bug or bad input: connection failures, SQLSTATE
+ * class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 53300 (too
+ * many connections), and a closed embedded database. These answer 503 with Retry-After, never 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (CONNECTION_CODES.has(code) || code.startsWith("08") || /^57P0[1-3]$/.test(code) || code === "53300") return true;
+    }
+    if (/^PGlite is clos(ed|ing)$/.test(current.message)) return true;
+  }
+  return false;
+}

@@ -16,6 +16,7 @@ import { VERSION } from "../version.ts";
 import { createAuthRoutes } from "./routes/auth.ts";
 import { createHealthRoutes } from "./routes/health.ts";
 import { createMeRoutes } from "./routes/me.ts";
+import { createSessionRoutes } from "./routes/sessions.ts";
 import { createWellKnownRoutes } from "./routes/well-known.ts";
 
 export type AppOptions = { readSocketAddress: SocketAddressReader };
@@ -24,7 +25,7 @@ export type AppOptions = { readSocketAddress: SocketAddressReader };
 export function createApp(services: Services, options: AppOptions) {
   const { config } = services;
   const cookies = createCookieJar(config.cookies);
-  const requireAuth = authenticate({ accessTokens: services.accessTokens, sessions: services.sessions, cookies });
+  const requireAuth = authenticate({ accessTokens: services.accessTokens, sessionValidator: services.sessionValidator, cookies });
 
   const app = createRouter();
   app.use(requestId);
@@ -37,6 +38,7 @@ export function createApp(services: Services, options: AppOptions) {
   const routes = app
     .route("/auth", createAuthRoutes({ ...services, cookies, requireAuth }))
     .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth }))
+    .route("/auth/sessions", createSessionRoutes({ ...services, requireAuth }))
     .route("/", createHealthRoutes(() => services.database.ping()))
     .route("/", createWellKnownRoutes(services.signingKeys));
 

@@ -6,7 +6,7 @@ type CookieConfig = AppConfig["cookies"];
 
 /**
  * The browser's two cookies. Both HttpOnly and SameSite=Lax; Secure with the __Host-/__Secure- prefixes in
- * production. The refresh cookie is sent only to /auth (it is needed by /auth/refresh and /auth/logout alone).
+ * production. The refresh cookie is sent only under /auth, where /auth/refresh reads it (and logout clears it).
  */
 export function createCookieJar(config: CookieConfig) {
   const base = { httpOnly: true, secure: config.secure, sameSite: "Lax" as const };

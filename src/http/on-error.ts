@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { AppEnv } from "./app-env.ts";
@@ -33,6 +34,10 @@ export function createErrorHandler(logger: Logger) {
     if (error instanceof HTTPException) {
       const code = HTTP_EXCEPTION_CODES[error.status];
       if (code) return problemResponse(c, new AppError(code));
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.error({ err: error, requestId: c.get("requestId") }, "database unavailable");
+      return problemResponse(c, new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" } }));
     }
     logger.error({ err: error, requestId: c.get("requestId"), method: c.req.method, path: c.req.path }, "unhandled error");
     return problemResponse(c, new AppError("INTERNAL_ERROR"));

@@ -3,9 +3,15 @@ import { ERROR_CODES } from "../errors.ts";
 
 /** Trimmed and lower-cased before validation, so " Ann@Example.com " and "ann@example.com" are one account. */
 export const Email = z.string().trim().toLowerCase().max(255).pipe(z.email()).openapi({ example: "ann@example.com" });
-export const NewPassword = z.string().min(8).max(128).openapi({ example: "correct horse battery staple" });
+/**
+ * Lone UTF-16 surrogates are refused: encoding would turn each into U+FFFD, so different inputs would hash alike.
+ * (\p{Cs} matches only unpaired surrogates in a /u regex; a paired one reads as a single code point.)
+ */
+const wellFormed = (value: string) => !/\p{Cs}/u.test(value);
+const WELL_FORMED = { message: "Must be valid Unicode text" };
+export const NewPassword = z.string().min(8).max(128).refine(wellFormed, WELL_FORMED).openapi({ example: "correct horse battery staple" });
 /** Login accepts any stored password's length but caps it, so nobody can post megabytes into argon2. */
-export const PresentedPassword = z.string().min(1).max(128);
+export const PresentedPassword = z.string().min(1).max(128).refine(wellFormed, WELL_FORMED);
 export const Username = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{3,32}$/, "3 to 32 characters from A-Z, a-z, 0-9, '_', '.', '-'")

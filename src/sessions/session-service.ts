@@ -1,111 +1,124 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, lt, ne, notInArray } from "drizzle-orm";
 import type { UserRow } from "../auth/users.ts";
 import type { Database } from "../db/client.ts";
 import { refreshTokens, sessions } from "../db/tables/sessions.ts";
 import { users } from "../db/tables/users.ts";
 import { generateOpaqueToken, hashOpaqueToken } from "../tokens/opaque-token.ts";
+import type { RevocationBus } from "./revocation-bus.ts";
 
 export type SessionInfo = { id: string; userId: string; createdAt: Date; expiresAt: Date };
 export type AuthenticatedSession = { session: SessionInfo; user: UserRow };
 /** A new session with the two secrets the client gets; only their hashes are stored. */
-export type IssuedSession = { session: SessionInfo; sessionToken: string; refreshToken: string };
+export type IssuedSession = { session: SessionInfo; sessionToken: string; refreshToken: string; evictedSessionIds: string[] };
+export type SessionListing = SessionInfo & { lastActiveAt: Date; ipAddress: string | null; userAgent: string | null };
 
 export type SessionPolicy = {
   /** A session and its refresh token lapse after this long without a refresh. */
   refreshTtlSeconds: number;
   /** No session outlives this, refreshed or not. */
   sessionMaxAgeSeconds: number;
+  /** A new login beyond this many sessions ends the user's oldest ones. */
+  maxSessionsPerUser: number;
+  /** lastActiveAt is kept to this resolution, so validation never writes per request. */
+  activityResolutionSeconds: number;
 };
 
-const sessionColumns = {
+export const sessionColumns = {
   id: sessions.id,
   userId: sessions.userId,
   createdAt: sessions.createdAt,
   expiresAt: sessions.expiresAt,
 };
 
-export function createSessionService(db: Database, policy: SessionPolicy, now: () => Date = () => new Date()) {
-  /** The expiry a refresh grants: the idle lifetime from now, capped by the absolute lifetime. */
-  function nextExpiry(createdAt: Date, at: Date): Date {
-    const idle = at.getTime() + policy.refreshTtlSeconds * 1000;
-    return new Date(Math.min(idle, absoluteExpiry(createdAt).getTime()));
-  }
-
-  function absoluteExpiry(createdAt: Date): Date {
-    return new Date(createdAt.getTime() + policy.sessionMaxAgeSeconds * 1000);
-  }
-
-  async function findWhere(condition: ReturnType<typeof eq>): Promise<AuthenticatedSession | null> {
-    const [row] = await db
-      .select({ session: sessionColumns, user: users })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(condition, gt(sessions.expiresAt, now())));
-    return row ?? null;
-  }
-
+/** Sessions in the database. Every revocation is published on the bus, so every instance's cache forgets it. */
+export function createSessionService(db: Database, bus: RevocationBus, policy: SessionPolicy, now: () => Date = () => new Date()) {
   return {
-    /** The moment no refresh can extend the session past; browser cookies live until then. */
-    absoluteExpiry,
+    absoluteExpiry: (createdAt: Date) => absoluteExpiry(policy, createdAt),
 
     async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }): Promise<IssuedSession> {
       const createdAt = now();
-      const expiresAt = nextExpiry(createdAt, createdAt);
+      const expiresAt = nextExpiry(policy, createdAt, createdAt);
       const sessionToken = generateOpaqueToken();
       const refreshToken = generateOpaqueToken();
-      const session = await db.transaction(async (tx) => {
+      const { session, evicted } = await db.transaction(async (tx) => {
         const [inserted] = await tx
           .insert(sessions)
-          .values({ userId, tokenHash: hashOpaqueToken(sessionToken), createdAt, expiresAt, ...client })
+          .values({ userId, tokenHash: hashOpaqueToken(sessionToken), createdAt, lastActiveAt: createdAt, expiresAt, ...client })
           .returning(sessionColumns);
         if (inserted === undefined) throw new Error("session insert returned nothing");
         await tx.insert(refreshTokens).values({ sessionId: inserted.id, tokenHash: hashOpaqueToken(refreshToken), expiresAt });
-        return inserted;
-      });
-      return { session, sessionToken, refreshToken };
-    },
-
-    findBySessionToken: (sessionToken: string) => findWhere(eq(sessions.tokenHash, hashOpaqueToken(sessionToken))),
-
-    findById: (sessionId: string) => findWhere(eq(sessions.id, sessionId)),
-
-    /** Deletes the session; its refresh tokens go with it (foreign key cascade). */
-    async revoke(sessionId: string): Promise<void> {
-      await db.delete(sessions).where(eq(sessions.id, sessionId));
-    },
-
-    /**
-     * Exchanges a current refresh token for a new one and extends the session. The old token is retired by a
-     * conditional UPDATE, so of any number of concurrent exchanges of one token exactly one succeeds.
-     */
-    async rotateRefreshToken(refreshToken: string): Promise<{ session: SessionInfo; refreshToken: string } | null> {
-      const at = now();
-      return db.transaction(async (tx) => {
-        const [retired] = await tx
-          .update(refreshTokens)
-          .set({ replacedAt: at })
-          .where(
-            and(
-              eq(refreshTokens.tokenHash, hashOpaqueToken(refreshToken)),
-              isNull(refreshTokens.replacedAt),
-              gt(refreshTokens.expiresAt, at),
-            ),
-          )
-          .returning({ sessionId: refreshTokens.sessionId });
-        if (retired === undefined) return null;
-        const [session] = await tx
-          .select(sessionColumns)
+        const newest = tx
+          .select({ id: sessions.id })
           .from(sessions)
-          .where(and(eq(sessions.id, retired.sessionId), gt(sessions.expiresAt, at)));
-        if (session === undefined) return null;
-        const expiresAt = nextExpiry(session.createdAt, at);
-        const next = generateOpaqueToken();
-        await tx.update(sessions).set({ expiresAt }).where(eq(sessions.id, session.id));
-        await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: hashOpaqueToken(next), expiresAt });
-        return { session: { ...session, expiresAt }, refreshToken: next };
+          .where(eq(sessions.userId, userId))
+          .orderBy(desc(sessions.createdAt), desc(sessions.id))
+          .limit(policy.maxSessionsPerUser);
+        const removed = await tx
+          .delete(sessions)
+          .where(and(eq(sessions.userId, userId), notInArray(sessions.id, newest)))
+          .returning({ id: sessions.id });
+        return { session: inserted, evicted: removed.map((row) => row.id) };
       });
+      for (const sessionId of evicted) await bus.publish({ kind: "session", sessionId });
+      return { session, sessionToken, refreshToken, evictedSessionIds: evicted };
+    },
+
+    /** The live session with its user, straight from the database (the validator caches it). */
+    async find(by: { sessionId: string } | { tokenHash: string }) {
+      const condition = "sessionId" in by ? eq(sessions.id, by.sessionId) : eq(sessions.tokenHash, by.tokenHash);
+      const [row] = await db
+        .select({ session: sessionColumns, user: users, lastActiveAt: sessions.lastActiveAt })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(and(condition, gt(sessions.expiresAt, now())));
+      return row ?? null;
+    },
+
+    async list(userId: string): Promise<SessionListing[]> {
+      return db
+        .select({ ...sessionColumns, lastActiveAt: sessions.lastActiveAt, ipAddress: sessions.ipAddress, userAgent: sessions.userAgent })
+        .from(sessions)
+        .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, now())))
+        .orderBy(desc(sessions.lastActiveAt));
+    },
+
+    /** Ends one session of this user; false if the user has no such session. Refresh tokens go with it (cascade). */
+    async revoke(userId: string, sessionId: string): Promise<boolean> {
+      const removed = await db
+        .delete(sessions)
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+        .returning({ id: sessions.id });
+      await bus.publish({ kind: "session", sessionId });
+      return removed.length > 0;
+    },
+
+    /** Ends every session of the user except `keepSessionId`; returns the ended ids. */
+    async revokeAll(userId: string, keepSessionId?: string): Promise<string[]> {
+      const condition = keepSessionId === undefined ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId));
+      const removed = await db.delete(sessions).where(condition).returning({ id: sessions.id });
+      for (const { id } of removed) await bus.publish({ kind: "session", sessionId: id });
+      return removed.map((row) => row.id);
+    },
+
+    activityResolutionMs: policy.activityResolutionSeconds * 1000,
+
+    /** Records activity; the condition keeps it to one write per resolution per session even across instances. */
+    async touch(sessionId: string): Promise<void> {
+      const at = now();
+      const due = new Date(at.getTime() - policy.activityResolutionSeconds * 1000);
+      await db.update(sessions).set({ lastActiveAt: at }).where(and(eq(sessions.id, sessionId), lt(sessions.lastActiveAt, due)));
     },
   };
+}
+
+/** The moment no refresh can extend a session past; browser cookies live until then. */
+export function absoluteExpiry(policy: SessionPolicy, createdAt: Date): Date {
+  return new Date(createdAt.getTime() + policy.sessionMaxAgeSeconds * 1000);
+}
+
+/** The expiry a refresh at `at` grants: the idle lifetime from then, capped by the absolute lifetime. */
+export function nextExpiry(policy: SessionPolicy, createdAt: Date, at: Date): Date {
+  return new Date(Math.min(at.getTime() + policy.refreshTtlSeconds * 1000, absoluteExpiry(policy, createdAt).getTime()));
 }
 
 export type SessionService = ReturnType<typeof createSessionService>;

@@ -37,15 +37,19 @@ describe("health, readiness and keys", () => {
   });
 });
 
-describe("GET /ready when the database is gone", () => {
-  it("answers 503 DEPENDENCY_UNAVAILABLE with Retry-After", async () => {
+describe("when the database is gone", () => {
+  it("answers /ready and database-backed routes with 503 DEPENDENCY_UNAVAILABLE and Retry-After, never 500", async () => {
     const broken = await createTestApp();
     try {
       await broken.services.database.close();
-      const response = await broken.request("GET", "/ready");
-      expect(response.status).toBe(503);
-      expect(response.headers.get("retry-after")).toBe("5");
-      expect((await response.json()).code).toBe("DEPENDENCY_UNAVAILABLE");
+      for (const response of [
+        await broken.request("GET", "/ready"),
+        await broken.request("POST", "/auth/login", { email: "a@example.com", password: "whatever1" }),
+      ]) {
+        expect(response.status).toBe(503);
+        expect(response.headers.get("retry-after")).toBe("5");
+        expect((await response.json()).code).toBe("DEPENDENCY_UNAVAILABLE");
+      }
     } finally {
       await broken.close();
     }

@@ -79,6 +79,7 @@ describe("POST /auth/register", () => {
     ["username too short", { email: "a@example.com", password: "correct horse battery", username: "ab" }, ["username"]],
     ["username with spaces", { email: "a@example.com", password: "correct horse battery", username: "a b c" }, ["username"]],
     ["wrong types", { email: 42, password: ["x"] }, ["email", "password"]],
+    ["a password with a lone surrogate", { email: "a@example.com", password: "password\ud800123" }, ["password"]],
   ])("answers 400 VALIDATION_FAILED for %s, listing the fields", async (_name, body, fields) => {
     const response = await t.request("POST", "/auth/register", body);
     expect(response.status).toBe(400);

@@ -82,10 +82,21 @@ describe("CSRF", () => {
     expect(response.status).toBe(204);
   });
 
-  it("does not apply to bearer requests", async () => {
+  it("asks no provenance of bearer requests without cookies, but still refuses a foreign Origin", async () => {
     const { accessToken } = await registerUser(t);
-    const response = await t.request("POST", "/auth/logout", undefined, { ...bearer(accessToken), origin: "https://evil.example" });
-    expect(response.status).toBe(204);
+    const foreign = await t.request("POST", "/auth/logout", undefined, { ...bearer(accessToken), origin: "https://evil.example" });
+    expect(foreign.status).toBe(403);
+    expect((await t.request("POST", "/auth/logout", undefined, bearer(accessToken))).status).toBe(204);
+  });
+
+  it("does not let a bogus bearer header excuse a cookie (refresh by cookie)", async () => {
+    const { cookies } = await registerUser(t);
+    const response = await t.request("POST", "/auth/refresh", undefined, {
+      cookie: `servauth.refresh=${cookies["servauth.refresh"]}`,
+      authorization: "Bearer x",
+    });
+    expect(response.status).toBe(403);
+    expect((await response.json()).code).toBe("CSRF_REJECTED");
   });
 
   it("refuses login and register from a foreign origin (login CSRF) but not from a non-browser client", async () => {

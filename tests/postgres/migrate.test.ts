@@ -31,6 +31,7 @@ describe("migrations on PostgreSQL", () => {
       expect(applied[0]?.n).toBe(1);
       expect(tables.map((row) => row.table_name)).toEqual([
         "accounts",
+        "audit_events",
         "refresh_tokens",
         "sessions",
         "signing_keys",

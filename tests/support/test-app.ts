@@ -5,12 +5,14 @@ import { parseEnv } from "../../src/config/env.ts";
 import { createApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createServices, type Services } from "../../src/services.ts";
+import { createRevocationBus } from "../../src/sessions/create-bus.ts";
 import { openTestDatabase } from "./test-database.ts";
 
 /** argon2id with toy parameters: the same code path and hash format as production, in a millisecond. */
 export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
 
 export const TEST_ORIGIN = "http://localhost:3000";
+export const TEST_AUTH_SECRET = "test-secret-test-secret-test-secret-0123";
 /** The peer address app.request() connections appear to come from (TEST-NET-1). */
 export const TEST_CLIENT_IP = "192.0.2.10";
 
@@ -20,16 +22,13 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 export async function createTestApp(env: Record<string, string> = {}) {
   const testDb = await openTestDatabase();
   const database = testDb.handle;
-  const config = buildConfig(
-    parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...env }),
-    "test-secret-test-secret-test-secret-0123",
-  );
-  const services: Services = await createServices({
-    config,
-    database,
-    hasher: fastHasher,
-    logger: createLogger({ level: "silent" }),
-  });
+  const config = {
+    ...buildConfig(parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...env }), TEST_AUTH_SECRET),
+    database: testDb.config,
+  };
+  const logger = createLogger({ level: "silent" });
+  const bus = await createRevocationBus(config, logger);
+  const services: Services = await createServices({ config, database, bus, hasher: fastHasher, logger });
   const app = createApp(services, { readSocketAddress: () => TEST_CLIENT_IP });
 
   return {
@@ -42,7 +41,10 @@ export async function createTestApp(env: Record<string, string> = {}) {
       if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
       return app.request(path, init);
     },
-    close: () => testDb.close(),
+    async close() {
+      await bus.close();
+      await testDb.close();
+    },
   };
 }
 

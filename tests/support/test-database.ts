@@ -3,10 +3,11 @@ import { readFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { inject } from "vitest";
+import type { DatabaseConfig } from "../../src/config/config.ts";
 import { createDb, type DatabaseHandle, openPglite } from "../../src/db/client.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
 
-export type TestDatabase = { handle: DatabaseHandle; close(): Promise<void> };
+export type TestDatabase = { handle: DatabaseHandle; config: DatabaseConfig; close(): Promise<void> };
 
 /**
  * A migrated database of its own for one test file: a fresh in-memory PGlite loaded from the run's migrated
@@ -19,7 +20,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   const client = new PGlite({ loadDataDir: snapshot });
   await client.waitReady;
   const handle = openPglite(client);
-  return { handle, close: () => handle.close() };
+  return { handle, config: { kind: "pglite", dataDir: null }, close: () => handle.close() };
 }
 
 async function openPostgresTestDatabase(): Promise<TestDatabase> {
@@ -31,10 +32,12 @@ async function openPostgresTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const handle = await createDb({ kind: "postgres", url: url.toString() });
+  const config: DatabaseConfig = { kind: "postgres", url: url.toString() };
+  const handle = await createDb(config);
   await migrateDatabase(handle);
   return {
     handle,
+    config,
     async close() {
       await handle.close();
       const cleanup = postgres(adminUrl, { max: 1, onnotice: () => {} });

@@ -63,9 +63,10 @@ describe("resolveClientIp with trusted proxies", () => {
     expect(resolveClientIp(SOCKET, "   198.51.100.9   ", 1)).toBe("198.51.100.9");
   });
 
-  it("skips empty entries", () => {
-    expect(resolveClientIp(SOCKET, "198.51.100.9,,  ,", 1)).toBe("198.51.100.9");
-    expect(resolveClientIp(SOCKET, "198.51.100.9, , 10.0.0.5", 2)).toBe("198.51.100.9");
+  it("trusts no hop that is empty or not an address", () => {
+    expect(resolveClientIp(SOCKET, "198.51.100.9,,  ,", 1)).toBe(SOCKET);
+    expect(resolveClientIp(SOCKET, "198.51.100.9, , 10.0.0.5", 2)).toBe(SOCKET);
+    expect(resolveClientIp(SOCKET, "198.51.100.9, not-an-ip<script>", 1)).toBe(SOCKET);
   });
 
   it("handles IPv6 entries", () => {
@@ -73,9 +74,9 @@ describe("resolveClientIp with trusted proxies", () => {
     expect(resolveClientIp(SOCKET, "2001:db8::1, 2001:db8::2", 2)).toBe("2001:db8::1");
   });
 
-  it("with fewer hops than trusted proxies, takes the leftmost", () => {
-    expect(resolveClientIp(SOCKET, "198.51.100.9", 2)).toBe("198.51.100.9");
-    expect(resolveClientIp(SOCKET, "198.51.100.9, 10.0.0.5", 3)).toBe("198.51.100.9");
+  it("with fewer hops than trusted proxies (the request bypassed them), uses the socket address", () => {
+    expect(resolveClientIp(SOCKET, "198.51.100.9", 2)).toBe(SOCKET);
+    expect(resolveClientIp(SOCKET, "198.51.100.9, 10.0.0.5", 3)).toBe(SOCKET);
   });
 
   it("falls back to the socket address when the header is missing", () => {

@@ -42,6 +42,10 @@ describe("parseEnv defaults", () => {
       REFRESH_TOKEN_TTL: 30 * 86_400,
       SESSION_MAX_AGE: 90 * 86_400,
       JWT_AUDIENCE: "servauth",
+      SESSION_ACTIVITY_RESOLUTION: 60,
+      REFRESH_GRACE_SECONDS: 30,
+      MAX_SESSIONS_PER_USER: 10,
+      REVOCATION_HEARTBEAT_MS: 1000,
     });
   });
 
@@ -135,21 +139,21 @@ describe("DATABASE_URL", () => {
 
 describe("AUTH_SECRET", () => {
   it("is required in production", () => {
-    const error = configErrorOf({ NODE_ENV: "production" });
+    const error = configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com" });
     expect(problemVariables(error)).toEqual(["AUTH_SECRET"]);
   });
 
   it("must be at least 32 characters in production", () => {
-    const error = configErrorOf({ NODE_ENV: "production", AUTH_SECRET: SECRET.slice(0, 31) });
+    const error = configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET.slice(0, 31) });
     expect(problemVariables(error)).toEqual(["AUTH_SECRET"]);
   });
 
   it("accepts exactly 32 characters in production", () => {
-    expect(parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET }).AUTH_SECRET).toBe(SECRET);
+    expect(parseEnv({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET }).AUTH_SECRET).toBe(SECRET);
   });
 
   it("an empty AUTH_SECRET in production counts as missing", () => {
-    expect(problemVariables(configErrorOf({ NODE_ENV: "production", AUTH_SECRET: "" }))).toEqual(["AUTH_SECRET"]);
+    expect(problemVariables(configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: "" }))).toEqual(["AUTH_SECRET"]);
   });
 
   it("is optional in development and test", () => {
@@ -158,7 +162,7 @@ describe("AUTH_SECRET", () => {
   });
 
   it("never echoes the secret in the error", () => {
-    const error = configErrorOf({ NODE_ENV: "production", AUTH_SECRET: "short-but-secret" });
+    const error = configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: "short-but-secret" });
     expect(error.message).not.toContain("short-but-secret");
   });
 });
@@ -173,8 +177,9 @@ describe("several problems at once", () => {
       LOG_LEVEL: "loud",
       TRUST_PROXY: "many",
     });
-    expect(problemVariables(error)).toEqual(["AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "TRUST_PROXY"]);
-    for (const name of ["AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "TRUST_PROXY"]) {
+    const names = ["APP_URL", "AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "TRUST_PROXY"];
+    expect(problemVariables(error)).toEqual(names);
+    for (const name of names) {
       expect(error.message).toContain(name);
     }
   });

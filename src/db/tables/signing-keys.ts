@@ -9,4 +9,6 @@ export const signingKeys = pgTable("signing_keys", {
   publicJwk: text("public_jwk").notNull(),
   sealedPrivateJwk: text("sealed_private_jwk").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  /** When a newer key took over signing; the key stays published until its last token has expired. */
+  retiredAt: timestamp("retired_at", { withTimezone: true }),
 });

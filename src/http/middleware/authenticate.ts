@@ -1,13 +1,13 @@
 import { createMiddleware } from "hono/factory";
 import { AppError } from "../../errors.ts";
-import type { SessionService } from "../../sessions/session-service.ts";
+import type { SessionValidator } from "../../sessions/session-validator.ts";
 import type { AccessTokens } from "../../tokens/access-token.ts";
 import type { AppEnv, Authentication } from "../app-env.ts";
 import type { CookieJar } from "../cookies.ts";
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
-export type AuthenticateDeps = { accessTokens: AccessTokens; sessions: SessionService; cookies: CookieJar };
+export type AuthenticateDeps = { accessTokens: AccessTokens; sessionValidator: SessionValidator; cookies: CookieJar };
 
 function unauthenticated(): AppError {
   return new AppError("UNAUTHENTICATED", { headers: { "WWW-Authenticate": 'Bearer realm="servauth"' } });
@@ -15,9 +15,10 @@ function unauthenticated(): AppError {
 
 /**
  * Requires a live session: a bearer access token whose session still exists, or the session cookie. The session
- * is looked up on every request, so logout and account deletion end access at once, not when the JWT expires.
+ * is checked on every request (from the cache while the revocation bus vouches for it), so logout, revocation
+ * and account deletion end access at once, not when the JWT expires.
  */
-export function authenticate({ accessTokens, sessions, cookies }: AuthenticateDeps) {
+export function authenticate({ accessTokens, sessionValidator, cookies }: AuthenticateDeps) {
   return createMiddleware<AppEnv>(async (c, next) => {
     c.set("auth", await resolve(c.req.header("authorization"), cookies.readSession(c)));
     await next();
@@ -27,11 +28,11 @@ export function authenticate({ accessTokens, sessions, cookies }: AuthenticateDe
     if (authorization !== undefined) {
       const token = BEARER.exec(authorization)?.[1];
       const claims = token === undefined ? null : await accessTokens.verify(token);
-      const found = claims === null ? null : await sessions.findById(claims.sessionId);
+      const found = claims === null ? null : await sessionValidator.bySessionId(claims.sessionId);
       if (found === null || found.user.id !== claims?.userId) throw unauthenticated();
       return { ...found, via: "bearer" };
     }
-    const found = sessionCookie === undefined ? null : await sessions.findBySessionToken(sessionCookie);
+    const found = sessionCookie === undefined ? null : await sessionValidator.bySessionToken(sessionCookie);
     if (found === null) throw unauthenticated();
     return { ...found, via: "cookie" };
   }

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env.ts";
@@ -19,10 +20,9 @@ export function clientIp(trustProxy: number, readSocketAddress: SocketAddressRea
 
 export function resolveClientIp(socketAddress: string | null, forwardedFor: string | undefined, trustProxy: number): string | null {
   if (trustProxy === 0 || forwardedFor === undefined) return socketAddress;
-  const hops = forwardedFor
-    .split(",")
-    .map((hop) => hop.trim())
-    .filter(Boolean);
-  // Fewer hops than trusted proxies: the chain is shorter than configured, so the leftmost is the best we know.
-  return hops[Math.max(hops.length - trustProxy, 0)] ?? socketAddress;
+  const hops = forwardedFor.split(",").map((hop) => hop.trim());
+  // A chain shorter than the proxies we trust did not come through them all (a client reached us directly, or a
+  // proxy is misconfigured): nothing in it is vouched for. Likewise a hop that is not an address.
+  const hop = hops.length >= trustProxy ? hops[hops.length - trustProxy] : undefined;
+  return hop !== undefined && isIP(hop) !== 0 ? hop : socketAddress;
 }

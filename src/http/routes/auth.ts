@@ -6,6 +6,7 @@ import { toPublicUser } from "../../auth/users.ts";
 import { AppError } from "../../errors.ts";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
+import { auditContext } from "../audit-context.ts";
 import type { CookieJar } from "../cookies.ts";
 import {
   AUTHENTICATED,
@@ -20,7 +21,7 @@ import {
   Username,
 } from "../schemas.ts";
 
-export type AuthRouteDeps = Pick<Services, "credentials" | "sessions" | "accessTokens"> & {
+export type AuthRouteDeps = Pick<Services, "credentials" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit"> & {
   cookies: CookieJar;
   requireAuth: MiddlewareHandler<AppEnv>;
 };
@@ -75,20 +76,21 @@ const refresh = createRoute({
   responses: {
     200: jsonResponse(TokenPairSchema, "A new access token and refresh token; the presented refresh token is retired"),
     400: problem("VALIDATION_FAILED or INVALID_JSON"),
-    401: problem("INVALID_REFRESH_TOKEN"),
+    401: problem("INVALID_REFRESH_TOKEN, or REFRESH_TOKEN_REUSED: a retired token was replayed and the session is revoked"),
     403: problem("CSRF_REJECTED"),
   },
 });
 
 /** POST /auth/register, /login, /logout, /refresh. */
 export function createAuthRoutes(deps: AuthRouteDeps) {
-  const { credentials, sessions, accessTokens, cookies } = deps;
+  const { credentials, sessions, accessTokens, cookies, audit } = deps;
 
   async function signIn(c: Context<AppEnv>, user: UserRow) {
-    const issued = await sessions.create(user.id, {
-      ipAddress: c.get("clientIp"),
-      userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
-    });
+    const context = auditContext(c);
+    const issued = await sessions.create(user.id, { ipAddress: context.ipAddress, userAgent: context.userAgent });
+    for (const sessionId of issued.evictedSessionIds) {
+      await audit.record("session.evicted", { userId: user.id, sessionId, payload: { reason: "session cap" } }, context);
+    }
     cookies.set(c, issued, sessions.absoluteExpiry(issued.session.createdAt));
     return { user: toPublicUser(user), ...(await tokenPair(user.id, issued.session.id, issued.refreshToken)) };
   }
@@ -105,26 +107,38 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
   return createRouter()
     .openapi(register, async (c) => {
       const user = await credentials.register(c.req.valid("json"));
+      await audit.record("user.registered", { userId: user.id }, auditContext(c));
       return c.json(await signIn(c, user), 201);
     })
     .openapi(login, async (c) => {
       const { email, password } = c.req.valid("json");
-      const user = await credentials.verifyPassword(email, password);
+      const user = await credentials.verifyPassword(email, password).catch(async (error: unknown) => {
+        await audit.record("login.failed", { payload: { email } }, auditContext(c));
+        throw error;
+      });
+      await audit.record("login.succeeded", { userId: user.id }, auditContext(c));
       return c.json(await signIn(c, user), 200);
     })
     .openapi({ ...logout, middleware: [deps.requireAuth] }, async (c) => {
-      await sessions.revoke(c.get("auth").session.id);
+      const { user, session } = c.get("auth");
+      await sessions.revoke(user.id, session.id);
+      await audit.record("logout", { userId: user.id, sessionId: session.id }, auditContext(c));
       cookies.clear(c);
       return c.body(null, 204);
     })
     .openapi(refresh, async (c) => {
       const fromBody = c.req.valid("json")?.refreshToken;
       const presented = fromBody ?? cookies.readRefresh(c);
-      const rotated = presented === undefined ? null : await sessions.rotateRefreshToken(presented);
-      if (rotated === null) throw new AppError("INVALID_REFRESH_TOKEN");
-      if (fromBody === undefined) {
-        cookies.set(c, { refreshToken: rotated.refreshToken }, sessions.absoluteExpiry(rotated.session.createdAt));
+      const result = presented === undefined ? ({ status: "invalid" } as const) : await deps.rotateRefreshToken(presented);
+      if (result.status === "reused") {
+        await audit.record("token.refresh_reused", { userId: result.userId, sessionId: result.sessionId }, auditContext(c));
+        cookies.clear(c);
+        throw new AppError("REFRESH_TOKEN_REUSED");
       }
-      return c.json(await tokenPair(rotated.session.userId, rotated.session.id, rotated.refreshToken), 200);
+      if (result.status === "invalid") throw new AppError("INVALID_REFRESH_TOKEN");
+      const { session, refreshToken, retried } = result;
+      await audit.record("token.refreshed", { userId: session.userId, sessionId: session.id, payload: { retried } }, auditContext(c));
+      if (fromBody === undefined) cookies.set(c, { refreshToken }, sessions.absoluteExpiry(session.createdAt));
+      return c.json(await tokenPair(session.userId, session.id, refreshToken), 200);
     });
 }

@@ -1,0 +1,46 @@
+import type { Database } from "../db/client.ts";
+import { auditEvents } from "../db/tables/audit-events.ts";
+import type { Logger } from "./logger.ts";
+
+export type AuditEventType =
+  | "user.registered"
+  | "login.succeeded"
+  | "login.failed"
+  | "logout"
+  | "token.refreshed"
+  | "token.refresh_reused"
+  | "session.revoked"
+  | "session.evicted"
+  | "user.updated"
+  | "user.deleted";
+
+/** Who did it: taken from the request. */
+export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };
+
+export type AuditEvent = {
+  userId?: string | null;
+  sessionId?: string | null;
+  /** Never a secret: no password, token or code. */
+  payload?: Record<string, unknown>;
+};
+
+/** Appends security events to audit_events. A failed write is logged, never thrown into the request. */
+export function createAuditLog(db: Database, logger: Logger) {
+  return {
+    async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
+      try {
+        await db.insert(auditEvents).values({
+          type,
+          userId: event.userId ?? null,
+          sessionId: event.sessionId ?? null,
+          payload: event.payload ?? {},
+          ...context,
+        });
+      } catch (error) {
+        logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");
+      }
+    },
+  };
+}
+
+export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../observability/logger.ts";
+
+/**
+ * What a cache must forget: one session, or everything about one user (all their sessions, their profile).
+ * `reset` is local only: the bus was down, events may have been missed, so every cached entry is suspect.
+ */
+export type RevocationEvent = { kind: "session"; sessionId: string } | { kind: "user"; userId: string } | { kind: "reset" };
+
+export type RevocationBus = {
+  /** Applies the event locally at once, then tells every other instance. */
+  publish(event: Exclude<RevocationEvent, { kind: "reset" }>): Promise<void>;
+  subscribe(handler: (event: RevocationEvent) => void): void;
+  /** False while events from other instances may be going missing: caches must not be trusted then. */
+  isConnected(): boolean;
+  close(): Promise<void>;
+};
+
+/** One process, nothing to broadcast to. */
+export function createInProcessBus(): RevocationBus {
+  const handlers: Array<(event: RevocationEvent) => void> = [];
+  return {
+    async publish(event) {
+      for (const handler of handlers) handler(event);
+    },
+    subscribe: (handler) => void handlers.push(handler),
+    isConnected: () => true,
+    close: async () => {},
+  };
+}
+
+/** A broadcast channel between instances (PostgreSQL LISTEN/NOTIFY, Redis pub/sub). */
+export type BusTransport = {
+  send(message: string): Promise<void>;
+  start(onMessage: (message: string) => void): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type BroadcastBusOptions = { heartbeatMs: number; logger: Logger };
+
+/**
+ * A bus over a transport, with its health proven rather than assumed: every heartbeat the instance sends itself
+ * a ping through the transport, and the bus counts as connected only while its own pings come back. A dropped
+ * or silently dead connection therefore shows within two heartbeats, whatever the transport reports. When pings
+ * resume, a `reset` tells caches to drop whatever they hold, since events sent meanwhile may be lost.
+ */
+export async function createBroadcastBus(transport: BusTransport, options: BroadcastBusOptions): Promise<RevocationBus> {
+  const instanceId = randomUUID();
+  const handlers: Array<(event: RevocationEvent) => void> = [];
+  const deliver = (event: RevocationEvent) => {
+    for (const handler of handlers) handler(event);
+  };
+  let lastPongAt = 0;
+  let connected = false;
+
+  const isConnected = () => connected && Date.now() - lastPongAt <= options.heartbeatMs * 2;
+
+  await transport.start((message) => {
+    const parsed = parseMessage(message);
+    if (parsed === null) return;
+    if ("ping" in parsed) {
+      if (parsed.ping !== instanceId) return;
+      if (!isConnected()) {
+        if (lastPongAt !== 0) options.logger.warn("revocation bus back; dropping cached sessions");
+        deliver({ kind: "reset" });
+      }
+      lastPongAt = Date.now();
+      connected = true;
+      return;
+    }
+    if (parsed.from !== instanceId) deliver(parsed.event);
+  });
+
+  let wasConnected = true;
+  const ping = async () => {
+    if (wasConnected && !isConnected() && lastPongAt !== 0) options.logger.warn("revocation bus silent; validating against the database");
+    wasConnected = isConnected();
+    await transport.send(JSON.stringify({ ping: instanceId })).catch(() => {});
+  };
+  await ping();
+  const timer = setInterval(() => void ping(), options.heartbeatMs);
+  timer.unref?.();
+
+  return {
+    async publish(event) {
+      deliver(event);
+      await transport.send(JSON.stringify({ from: instanceId, event })).catch((error: unknown) => {
+        // Other instances stay correct: their own pings stop returning too, so they fall back to the database.
+        options.logger.error({ err: error }, "revocation not broadcast");
+      });
+    },
+    subscribe: (handler) => void handlers.push(handler),
+    isConnected,
+    async close() {
+      clearInterval(timer);
+      await transport.close();
+    },
+  };
+}
+
+type WireMessage = { ping: string } | { from: string; event: Exclude<RevocationEvent, { kind: "reset" }> };
+
+function parseMessage(message: string): WireMessage | null {
+  try {
+    const value = JSON.parse(message) as Record<string, unknown>;
+    if (typeof value.ping === "string") return { ping: value.ping };
+    const event = value.event as Record<string, unknown> | undefined;
+    if (typeof value.from !== "string" || event === undefined) return null;
+    if (event.kind === "session" && typeof event.sessionId === "string") {
+      return { from: value.from, event: { kind: "session", sessionId: event.sessionId } };
+    }
+    if (event.kind === "user" && typeof event.userId === "string") {
+      return { from: value.from, event: { kind: "user", userId: event.userId } };
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
