@@ -1,10 +1,12 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Tiers (DESIGN.md section 7). The http suite runs on in-memory PGlite, and again on real PostgreSQL when
- * TEST_DATABASE_URL is set (each test file in a database of its own).
+ * Tiers (DESIGN.md section 7). The http suite runs on in-memory PGlite, again on real PostgreSQL when
+ * TEST_DATABASE_URL is set (each test file in a database of its own), and again with the revocation bus on
+ * Redis when TEST_REDIS_URL is set too.
  */
 const withPostgres = Boolean(process.env.TEST_DATABASE_URL);
+const withRedis = withPostgres && Boolean(process.env.TEST_REDIS_URL);
 const globalSetup = ["tests/support/global-setup.ts"];
 
 export default defineConfig({
@@ -20,6 +22,19 @@ export default defineConfig({
                 include: ["tests/http/**/*.test.ts", "tests/postgres/**/*.test.ts"],
                 globalSetup,
                 env: { SERVAUTH_TEST_DB: "postgres" },
+              },
+            },
+          ]
+        : []),
+      // Revocations over Redis pub/sub instead of LISTEN/NOTIFY.
+      ...(withRedis
+        ? [
+            {
+              test: {
+                name: "http-redis",
+                include: ["tests/http/**/*.test.ts"],
+                globalSetup,
+                env: { SERVAUTH_TEST_DB: "postgres", SERVAUTH_TEST_REDIS: "1" },
               },
             },
           ]

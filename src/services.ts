@@ -12,8 +12,7 @@ import { createSessionCache } from "./sessions/session-cache.ts";
 import { createSessionService } from "./sessions/session-service.ts";
 import { createSessionValidator } from "./sessions/session-validator.ts";
 import { createAccessTokens } from "./tokens/access-token.ts";
-import { createSecretBox } from "./tokens/secret-box.ts";
-import { loadSigningKeys } from "./tokens/signing-keys.ts";
+import { createSigningKeyBox, loadSigningKeys } from "./tokens/signing-keys.ts";
 
 export type ServiceDeps = {
   config: AppConfig;
@@ -30,7 +29,9 @@ export async function createServices({ config, database, bus, hasher, logger }: 
   const { db } = database;
   const auth = createAuth({ db, config, hasher, logger });
   const credentials = createCredentialService({ auth, db, checkPassword: createPasswordChecker(hasher) });
-  const signingKeys = await loadSigningKeys(database, createSecretBox(config.authSecret, "signing-keys"));
+  const signingKeys = await loadSigningKeys(database, createSigningKeyBox(config.authSecret), {
+    accessTtlSeconds: config.tokens.accessTtlSeconds,
+  });
   const sessions = createSessionService(db, bus, config.tokens);
   return {
     config,

@@ -44,6 +44,7 @@ export async function serve(): Promise<void> {
   const bus = await createRevocationBus(config, logger);
   teardown.push(() => bus.close());
   const services = await createServices({ config, database, bus, hasher: createArgon2Hasher(), logger });
+  teardown.push(async () => services.signingKeys.close());
   const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
   const server = await runtime.listen(app.fetch, { host: config.host, port: config.port });
   teardown.push(() => withTimeout(server.stop(), DRAIN_TIMEOUT_MS));

@@ -58,7 +58,7 @@ const envSchema = z.object({
     .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), { message: "must be redis://host:port or rediss://host:port" })
     .optional(),
   /** How often each instance proves its revocation bus works; an outage shows within two of these. */
-  REVOCATION_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  REVOCATION_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(250),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -10,8 +10,13 @@ export function createPostgresTransport(url: string): BusTransport {
     async send(message) {
       await client`select pg_notify(${CHANNEL}, ${message})`;
     },
-    async start(onMessage) {
-      await client.listen(CHANNEL, onMessage);
+    async start(onMessage, onResubscribed) {
+      let listening = false;
+      // postgres.js calls onlisten after every (re)connect of its listening connection.
+      await client.listen(CHANNEL, onMessage, () => {
+        if (listening) onResubscribed();
+        listening = true;
+      });
     },
     async close() {
       await client.end({ timeout: 2 });

@@ -15,10 +15,12 @@ export function createRedisTransport(url: string): BusTransport {
     async send(message) {
       await publisher.publish(CHANNEL, message);
     },
-    async start(onMessage) {
+    async start(onMessage, onResubscribed) {
       subscriber.on("message", (_channel: string, message: string) => onMessage(message));
       await Promise.all([publisher.connect(), subscriber.connect()]);
       await subscriber.subscribe(CHANNEL);
+      // ioredis re-subscribes by itself after a reconnect; each later "ready" is one.
+      subscriber.on("ready", onResubscribed);
     },
     async close() {
       publisher.disconnect();

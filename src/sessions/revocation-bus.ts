@@ -32,7 +32,8 @@ export function createInProcessBus(): RevocationBus {
 /** A broadcast channel between instances (PostgreSQL LISTEN/NOTIFY, Redis pub/sub). */
 export type BusTransport = {
   send(message: string): Promise<void>;
-  start(onMessage: (message: string) => void): Promise<void>;
+  /** `onResubscribed` fires after the transport reconnected by itself: messages may have been lost meanwhile. */
+  start(onMessage: (message: string) => void, onResubscribed: () => void): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -42,7 +43,8 @@ export type BroadcastBusOptions = { heartbeatMs: number; logger: Logger };
  * A bus over a transport, with its health proven rather than assumed: every heartbeat the instance sends itself
  * a ping through the transport, and the bus counts as connected only while its own pings come back. A dropped
  * or silently dead connection therefore shows within two heartbeats, whatever the transport reports. When pings
- * resume, a `reset` tells caches to drop whatever they hold, since events sent meanwhile may be lost.
+ * resume, or the transport says it re-subscribed (a reconnect quicker than a heartbeat), a `reset` tells caches
+ * to drop whatever they hold, since events sent meanwhile may be lost.
  */
 export async function createBroadcastBus(transport: BusTransport, options: BroadcastBusOptions): Promise<RevocationBus> {
   const instanceId = randomUUID();
@@ -55,6 +57,10 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
 
   const isConnected = () => connected && Date.now() - lastPongAt <= options.heartbeatMs * 2;
 
+  const onResubscribed = () => {
+    options.logger.warn("revocation bus reconnected; dropping cached sessions");
+    deliver({ kind: "reset" });
+  };
   await transport.start((message) => {
     const parsed = parseMessage(message);
     if (parsed === null) return;
@@ -69,7 +75,7 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
       return;
     }
     if (parsed.from !== instanceId) deliver(parsed.event);
-  });
+  }, onResubscribed);
 
   let wasConnected = true;
   const ping = async () => {

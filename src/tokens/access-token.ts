@@ -52,7 +52,7 @@ export function createAccessTokens(keys: SigningKeyStore, options: AccessTokenOp
         const { payload } = await jwtVerify(
           token,
           async (header) => {
-            const key = header.kid === undefined ? undefined : keys.find(header.kid);
+            const key = header.kid === undefined ? undefined : await keys.find(header.kid);
             if (key === undefined) throw new joseErrors.JWKSNoMatchingKey();
             return key.publicKey;
           },

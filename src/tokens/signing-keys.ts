@@ -1,45 +1,110 @@
 import { randomUUID } from "node:crypto";
-import { desc } from "drizzle-orm";
+import { and, desc, isNotNull, isNull, lt, or, gt } from "drizzle-orm";
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { DatabaseHandle } from "../db/client.ts";
 import { signingKeys } from "../db/tables/signing-keys.ts";
-import type { SecretBox } from "./secret-box.ts";
+import { createSecretBox, type SecretBox } from "./secret-box.ts";
 
 export const SIGNING_ALGORITHM = "EdDSA";
-const KEY_BOOTSTRAP_LOCK_ID = 0x5e7a_0002;
+const KEY_LOCK_ID = 0x5e7a_0002;
+/** How often an instance looks for keys another process added (`servauth keys rotate`). */
+const RELOAD_INTERVAL_MS = 30_000;
+/** An unknown kid triggers a reload, but not more often than this (garbage kids must not hammer the database). */
+const UNKNOWN_KID_RELOAD_MS = 5_000;
+
+/** The box private signing keys are sealed in, derived from AUTH_SECRET. */
+export function createSigningKeyBox(authSecret: string): SecretBox {
+  return createSecretBox(authSecret, "signing-keys");
+}
 
 type LoadedKey = { kid: string; publicJwk: JWK; publicKey: CryptoKey; privateKey: CryptoKey };
+type KeyRow = typeof signingKeys.$inferSelect;
 
 export type SigningKeyStore = {
-  /** The key new tokens are signed with (the newest). */
+  /** The key new tokens are signed with: the newest one not retired. */
   current(): LoadedKey;
-  find(kid: string): LoadedKey | undefined;
-  /** The public half of every key, as published at /.well-known/jwks.json. */
+  /** A key that may still verify tokens; on an unknown kid, looks in the database again (rate-limited). */
+  find(kid: string): Promise<LoadedKey | undefined>;
+  /** The public half of every key whose tokens may still be alive, as published at /.well-known/jwks.json. */
   jwks(): { keys: JWK[] };
+  reload(): Promise<void>;
+  close(): void;
 };
 
+export type SigningKeyOptions = { accessTtlSeconds: number };
+
 /**
- * Loads the Ed25519 signing keys from the database, creating the first one on first start (under an advisory
- * lock, so instances starting together agree on it). Private keys are stored sealed by the secret box.
+ * Ed25519 signing keys from the database; the first is created on first start (under an advisory lock, so
+ * instances starting together agree on it). Private keys are stored sealed by the secret box. A retired key
+ * stays published, and verifying, until every token it signed has expired.
  */
-export async function loadSigningKeys(handle: DatabaseHandle, box: SecretBox): Promise<SigningKeyStore> {
-  const rows = await handle.withAdvisoryLock(KEY_BOOTSTRAP_LOCK_ID, async () => {
-    const existing = await handle.db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
-    if (existing.length > 0) return existing;
-    return [await insertNewKey(handle, box)];
+export async function loadSigningKeys(handle: DatabaseHandle, box: SecretBox, options: SigningKeyOptions): Promise<SigningKeyStore> {
+  await handle.withAdvisoryLock(KEY_LOCK_ID, async () => {
+    const [existing] = await handle.db.select({ kid: signingKeys.kid }).from(signingKeys).limit(1);
+    if (existing === undefined) await insertKey(handle, box);
   });
-  const keys = await Promise.all(rows.map((row) => openKey(row, box)));
-  const byKid = new Map(keys.map((key) => [key.kid, key]));
-  const newest = keys[0];
-  if (newest === undefined) throw new Error("no signing key");
+  const opened = new Map<string, LoadedKey>();
+  let live: LoadedKey[] = [];
+  let lastUnknownKidReloadAt = 0;
+
+  async function reload() {
+    const rows = await liveKeyRows(handle, options.accessTtlSeconds);
+    const next: LoadedKey[] = [];
+    for (const row of rows) next.push(opened.get(row.kid) ?? (await openKey(row, box)));
+    if (next.length === 0) throw new Error("no signing key");
+    live = next;
+    opened.clear();
+    for (const key of live) opened.set(key.kid, key);
+  }
+  await reload();
+  const timer = setInterval(() => void reload().catch(() => {}), RELOAD_INTERVAL_MS);
+  timer.unref?.();
+
   return {
-    current: () => newest,
-    find: (kid) => byKid.get(kid),
-    jwks: () => ({ keys: keys.map((key) => key.publicJwk) }),
+    current: () => live[0] as LoadedKey,
+    async find(kid) {
+      const known = opened.get(kid);
+      if (known !== undefined || Date.now() - lastUnknownKidReloadAt < UNKNOWN_KID_RELOAD_MS) return known;
+      lastUnknownKidReloadAt = Date.now();
+      await reload();
+      return opened.get(kid);
+    },
+    jwks: () => ({ keys: live.map((key) => key.publicJwk) }),
+    reload,
+    close: () => clearInterval(timer),
   };
 }
 
-async function insertNewKey(handle: DatabaseHandle, box: SecretBox) {
+/**
+ * Adds a new current key and retires the previous one (`servauth keys rotate`). Keys retired so long ago that
+ * no token of theirs can be alive are deleted.
+ */
+export async function rotateSigningKey(handle: DatabaseHandle, box: SecretBox, options: SigningKeyOptions): Promise<string> {
+  return handle.withAdvisoryLock(KEY_LOCK_ID, async () => {
+    const now = new Date();
+    await handle.db.update(signingKeys).set({ retiredAt: now }).where(isNull(signingKeys.retiredAt));
+    await handle.db
+      .delete(signingKeys)
+      .where(and(isNotNull(signingKeys.retiredAt), lt(signingKeys.retiredAt, deadline(now, options.accessTtlSeconds))));
+    return (await insertKey(handle, box)).kid;
+  });
+}
+
+/** Newest first: the current key, then retired keys whose tokens may still be alive. */
+function liveKeyRows(handle: DatabaseHandle, accessTtlSeconds: number): Promise<KeyRow[]> {
+  return handle.db
+    .select()
+    .from(signingKeys)
+    .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, deadline(new Date(), accessTtlSeconds))))
+    .orderBy(desc(signingKeys.createdAt));
+}
+
+/** A key retired before this moment signed its last token more than one token lifetime ago. */
+function deadline(now: Date, accessTtlSeconds: number): Date {
+  return new Date(now.getTime() - accessTtlSeconds * 1000);
+}
+
+async function insertKey(handle: DatabaseHandle, box: SecretBox): Promise<KeyRow> {
   const kid = randomUUID();
   const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { crv: "Ed25519", extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: "sig" };
@@ -56,7 +121,7 @@ async function insertNewKey(handle: DatabaseHandle, box: SecretBox) {
   return row;
 }
 
-async function openKey(row: typeof signingKeys.$inferSelect, box: SecretBox): Promise<LoadedKey> {
+async function openKey(row: KeyRow, box: SecretBox): Promise<LoadedKey> {
   const publicJwk = JSON.parse(row.publicJwk) as JWK;
   let privateJwk: JWK;
   try {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
@@ -61,6 +62,18 @@ describe.each<Runtime>(["bun", "node"])("the server on %s", (runtime) => {
     if (server === undefined) throw new Error("no server");
     return server;
   };
+
+  test("a third party verifies access tokens against /.well-known/jwks.json with jose", async () => {
+    const { url } = running();
+    const { body } = await register(running(), runtime);
+    const jwks = createRemoteJWKSet(new URL(`${url}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(body.accessToken, jwks, { issuer: url, audience: "servauth" });
+    expect(protectedHeader.alg).toBe("EdDSA");
+    expect(payload.sub).toBe(body.user.id);
+    expect(payload).toEqual(
+      expect.objectContaining({ sid: expect.any(String), jti: expect.any(String), iat: expect.any(Number), exp: expect.any(Number) }),
+    );
+  });
 
   test("bearer token: register, /auth/me, logout, then the token is refused", async () => {
     const { url } = running();

@@ -23,7 +23,7 @@ export async function createTestApp(env: Record<string, string> = {}) {
   const testDb = await openTestDatabase();
   const database = testDb.handle;
   const config = {
-    ...buildConfig(parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...env }), TEST_AUTH_SECRET),
+    ...buildConfig(parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...redisTier(), ...env }), TEST_AUTH_SECRET),
     database: testDb.config,
   };
   const logger = createLogger({ level: "silent" });
@@ -42,10 +42,17 @@ export async function createTestApp(env: Record<string, string> = {}) {
       return app.request(path, init);
     },
     async close() {
+      services.signingKeys.close();
       await bus.close();
       await testDb.close();
     },
   };
+}
+
+/** In the http-redis tier, revocations travel over the Redis named by TEST_REDIS_URL. */
+function redisTier(): Record<string, string> {
+  const url = process.env.TEST_REDIS_URL;
+  return process.env.SERVAUTH_TEST_REDIS === "1" && url ? { REDIS_URL: url } : {};
 }
 
 let counter = 0;

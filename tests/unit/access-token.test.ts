@@ -28,7 +28,7 @@ let tokens: AccessTokens;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  store = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"));
+  store = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL });
   tokens = createAccessTokens(store, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL });
 }, 60_000);
 
@@ -288,7 +288,7 @@ describe("signing keys", () => {
   });
 
   it("a second load on the same database reuses the key", async () => {
-    const again = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"));
+    const again = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL });
     expect(again.current().kid).toBe(store.current().kid);
     expect(again.jwks()).toEqual(store.jwks());
     // Tokens signed by either store verify with the other.
@@ -299,14 +299,14 @@ describe("signing keys", () => {
 
   it("loading with a different AUTH_SECRET fails with a clear error", async () => {
     const wrongBox = createSecretBox("a-completely-different-auth-secret-0123456789", "signing-keys");
-    await expect(loadSigningKeys(database.handle, wrongBox)).rejects.toThrow(/cannot be opened: was AUTH_SECRET changed\?/);
-    await expect(loadSigningKeys(database.handle, wrongBox)).rejects.toThrow(store.current().kid);
+    await expect(loadSigningKeys(database.handle, wrongBox, { accessTtlSeconds: TTL })).rejects.toThrow(/cannot be opened: was AUTH_SECRET changed\?/);
+    await expect(loadSigningKeys(database.handle, wrongBox, { accessTtlSeconds: TTL })).rejects.toThrow(store.current().kid);
   });
 
   it("a fresh database gets a different key", async () => {
     const other = await openTestDatabase();
     try {
-      const otherStore = await loadSigningKeys(other.handle, createSecretBox(AUTH_SECRET, "signing-keys"));
+      const otherStore = await loadSigningKeys(other.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL });
       expect(otherStore.current().kid).not.toBe(store.current().kid);
       const otherTokens = createAccessTokens(otherStore, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL });
       expect(await tokens.verify(await otherTokens.sign(CLAIMS))).toBeNull();

@@ -45,7 +45,7 @@ describe("parseEnv defaults", () => {
       SESSION_ACTIVITY_RESOLUTION: 60,
       REFRESH_GRACE_SECONDS: 30,
       MAX_SESSIONS_PER_USER: 10,
-      REVOCATION_HEARTBEAT_MS: 1000,
+      REVOCATION_HEARTBEAT_MS: 250,
     });
   });
 

@@ -1,0 +1,260 @@
+/**
+ * `npm run bench` (via bench/run.sh): the load benchmarks of issue 3, on Bun, over loopback, with wrk.
+ * Baselines (a bare Hono JSON route, bare argon2id verifies) are measured in the same run on the same runtime;
+ * the real server is started once on embedded PGlite and once on PostgreSQL. See docs/benchmarks.md.
+ *
+ * Environment: BENCH_SECONDS (10), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres; "skip" to skip),
+ * BENCH_OUT (where the JSON results go; default a temporary file).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { foreignCores, loadAverage, sampleCpu } from "./lib/cpu.ts";
+import { expectMe, login, PASSWORD, register, registerMany, type Signed } from "./lib/prepare.ts";
+import { fmtCores, fmtMs, fmtRate, fmtRatio, markdownTable, type Row } from "./lib/report.ts";
+import { BUN, liveServers, type RunningProcess, ROOT, startBareServer, startServauth } from "./lib/server.ts";
+import { liveWrk, okPerSecond, runWrk, scriptDir, startWrk, type WrkResult, type WrkRun } from "./lib/wrk.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 2;
+/** wrk shares the 2 cores with the server: two threads at most. */
+const THREADS = 2;
+const CONNECTIONS = 50;
+/** Logins in flight; the argon2 baseline keeps as many verifies in flight. */
+const LOGIN_CONNECTIONS = 16;
+/** GET /auth/me load while logins saturate the server (it is the latency we look at, not the rate). */
+const ME_UNDER_LOGIN_CONNECTIONS = 10;
+/** Sessions whose refresh chains the refresh benchmark walks (more than its connections, see wrk/refresh.lua). */
+const REFRESH_SESSIONS = 80;
+const PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+const cleanups: Array<() => Promise<void> | void> = [];
+const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+/** Runs wrk against `server` and records the other people's CPU use meanwhile. */
+type OwnPids = () => Promise<number[]>;
+
+async function measure(name: string, run: WrkRun, ownPids: OwnPids): Promise<WrkResult & { foreign: number; load: string }> {
+  const load = loadAverage();
+  const before = sampleCpu(await ownPids());
+  const result = await runWrk(run);
+  const foreign = foreignCores(before, sampleCpu(await ownPids()));
+  const okRate = okPerSecond(result);
+  log(`${name}: ${fmtRate(okRate)} p99 ${fmtMs(result.p99Us)} (errors: ${result.non2xx3xx} >=400, ${result.timeouts} timeouts, ${result.readErrors + result.writeErrors + result.connectErrors} socket; other CPU ${fmtCores(foreign)}; load ${load})`);
+  raw[name] = { ...result, okPerSecond: okRate, foreignCores: foreign, loadAverage: load, threads: run.threads, connections: run.connections, seconds: run.seconds };
+  return { ...result, foreign, load };
+}
+
+function errorsNote(r: WrkResult): string | undefined {
+  const socket = r.readErrors + r.writeErrors + r.connectErrors;
+  const parts = [
+    r.non2xx3xx ? `${r.non2xx3xx} answers >= 400` : "",
+    r.timeouts ? `${r.timeouts} timeouts` : "",
+    socket ? `${socket} socket errors` : "",
+  ].filter(Boolean);
+  return parts.length ? parts.join(", ") : undefined;
+}
+
+async function warm(url: string, script: string, env: Record<string, string> = {}, connections = CONNECTIONS, scriptArgs?: string[]) {
+  await runWrk({ url, script, threads: THREADS, connections, seconds: WARMUP_SECONDS, env, scriptArgs });
+}
+
+type Baselines = { bareRate: number; bareP99: number; argon2Rate: number };
+
+async function baselines(): Promise<Baselines> {
+  log("bare Hono route");
+  const bare = await startBareServer();
+  cleanups.push(() => bare.stop());
+  const url = `${bare.url}/json`;
+  await warm(url, "get");
+  const r = await measure("bare GET /json", { url, script: "get", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS }, async () => [bare.pid]);
+  await bare.stop();
+  const bareRate = okPerSecond(r);
+  rows.push({ figure: `bare Hono GET /json (-t${THREADS} -c${CONNECTIONS})`, value: fmtRate(bareRate), p99: fmtMs(r.p99Us), baseline: "(baseline)", foreign: fmtCores(r.foreign), note: errorsNote(r) });
+
+  log(`bare argon2id verifies, ${LOGIN_CONNECTIONS} in flight`);
+  const before = sampleCpu([]);
+  const child = Bun.spawn([BUN, "bench/argon2-baseline.ts", String(LOGIN_CONNECTIONS), String(SECONDS)], { cwd: ROOT, stdout: "pipe" });
+  const out = await new Response(child.stdout).text();
+  if ((await child.exited) !== 0) throw new Error(`argon2-baseline failed: ${out}`);
+  const foreign = foreignCores(before, sampleCpu([]));
+  const argon2 = JSON.parse(out.trim().split("\n").at(-1)!) as { verifiesPerSecond: number };
+  raw["argon2 baseline"] = { ...argon2, foreignCores: foreign };
+  log(`argon2id: ${argon2.verifiesPerSecond.toFixed(1)} verifies/s (other CPU ${fmtCores(foreign)})`);
+  rows.push({ figure: `bare argon2id verify (m=19456,t=2,p=1; ${LOGIN_CONNECTIONS} in flight)`, value: `${argon2.verifiesPerSecond.toFixed(1)} verifies/s`, baseline: "(baseline)", foreign: fmtCores(foreign) });
+  return { bareRate, bareP99: r.p99Us, argon2Rate: argon2.verifiesPerSecond };
+}
+
+/** `backendPids`: the PostgreSQL backends serving this server's database, whose CPU is ours too. */
+async function benchServer(label: string, server: RunningProcess, base: Baselines, backendPids: OwnPids = async () => []) {
+  const pids: OwnPids = async () => [server.pid, ...(await backendPids())];
+  log(`${label}: preparing users and sessions`);
+  const me = await register(server.url, "bench-me@example.com");
+  await register(server.url, "bench-login@example.com");
+  const bearer = { BENCH_AUTHORIZATION: `Bearer ${me.accessToken}` };
+  const cookie = { BENCH_COOKIE: me.sessionCookie };
+  await expectMe(server.url, { Authorization: bearer.BENCH_AUTHORIZATION });
+  await expectMe(server.url, { Cookie: cookie.BENCH_COOKIE });
+  const pool: Signed[] = await registerMany(server.url, `bench-refresh-${label.toLowerCase()}`, REFRESH_SESSIONS);
+  const meUrl = `${server.url}/auth/me`;
+
+  for (const [kind, env] of [["bearer token", bearer], ["session cookie", cookie]] as const) {
+    await warm(meUrl, "get", env);
+    const r = await measure(`${label} GET /auth/me (${kind})`, { url: meUrl, script: "get", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, env }, pids);
+    const ratio = okPerSecond(r) / base.bareRate;
+    rows.push({
+      figure: `${label}: GET /auth/me, ${kind} (-t${THREADS} -c${CONNECTIONS})`,
+      value: fmtRate(okPerSecond(r)),
+      p99: fmtMs(r.p99Us),
+      baseline: `bare ${fmtRate(base.bareRate)}`,
+      ratio: fmtRatio(ratio),
+      target: ">= 0.50, p99 <= 20 ms",
+      met: ratio >= 0.5 && r.p99Us <= 20_000 && r.non2xx3xx === 0,
+      foreign: fmtCores(r.foreign),
+      note: errorsNote(r),
+    });
+  }
+
+  // Refresh: the pool's tokens, each used once; wrk/refresh.lua chains each session's successors.
+  const tokens = path.join(mkdtempSync(path.join(tmpdir(), "servauth-bench-tokens-")), "refresh-tokens.txt");
+  cleanups.push(() => rmSync(path.dirname(tokens), { recursive: true, force: true }));
+  writeFileSync(tokens, pool.map((s) => s.refreshToken).join("\n") + "\n");
+  const refreshUrl = `${server.url}/auth/refresh`;
+  const refreshRun = { url: refreshUrl, script: "refresh", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, scriptArgs: [tokens, String(THREADS)] };
+  // No separate warm-up here: it would consume the chains' heads; the first second is part of the figure.
+  const rr = await measure(`${label} POST /auth/refresh`, refreshRun, pids);
+  rows.push({
+    figure: `${label}: POST /auth/refresh, ${REFRESH_SESSIONS} rotation chains (-t${THREADS} -c${CONNECTIONS})`,
+    value: fmtRate(okPerSecond(rr)),
+    p99: fmtMs(rr.p99Us),
+    baseline: `bare ${fmtRate(base.bareRate)}`,
+    ratio: fmtRatio(okPerSecond(rr) / base.bareRate),
+    target: "report (no target)",
+    foreign: fmtCores(rr.foreign),
+    note: errorsNote(rr),
+  });
+
+  const loginEnv = { BENCH_LOGIN_BODY: JSON.stringify({ email: "bench-login@example.com", password: PASSWORD }) };
+  const loginUrl = `${server.url}/auth/login`;
+  await warm(loginUrl, "login", loginEnv, LOGIN_CONNECTIONS);
+  const lr = await measure(`${label} POST /auth/login`, { url: loginUrl, script: "login", threads: THREADS, connections: LOGIN_CONNECTIONS, seconds: SECONDS, env: loginEnv }, pids);
+  const loginRatio = okPerSecond(lr) / base.argon2Rate;
+  rows.push({
+    figure: `${label}: POST /auth/login (-t${THREADS} -c${LOGIN_CONNECTIONS})`,
+    value: fmtRate(okPerSecond(lr)),
+    p99: fmtMs(lr.p99Us),
+    baseline: `argon2id ${base.argon2Rate.toFixed(1)} verifies/s`,
+    ratio: fmtRatio(loginRatio),
+    target: ">= 0.85",
+    met: loginRatio >= 0.85 && lr.non2xx3xx === 0,
+    foreign: fmtCores(lr.foreign),
+    note: errorsNote(lr),
+  });
+
+  // GET /auth/me latency while a second wrk keeps logins saturated: argon2 must not block the event loop.
+  const background = startWrk({ url: loginUrl, script: "login", threads: 1, connections: LOGIN_CONNECTIONS, seconds: SECONDS + 2, env: loginEnv });
+  await Bun.sleep(1000);
+  const mr = await measure(`${label} GET /auth/me during login load`, { url: meUrl, script: "get", threads: 1, connections: ME_UNDER_LOGIN_CONNECTIONS, seconds: SECONDS, env: bearer }, pids);
+  const bl = await background.result;
+  raw[`${label} POST /auth/login (background of me-under-login)`] = { ...bl, okPerSecond: okPerSecond(bl) };
+  rows.push({
+    figure: `${label}: GET /auth/me p99 (bearer, -t1 -c${ME_UNDER_LOGIN_CONNECTIONS}) while POST /auth/login saturated (-t1 -c${LOGIN_CONNECTIONS})`,
+    value: fmtRate(okPerSecond(mr)),
+    p99: fmtMs(mr.p99Us),
+    target: "p99 <= 50 ms",
+    met: mr.p99Us <= 50_000 && mr.non2xx3xx === 0,
+    foreign: fmtCores(mr.foreign),
+    note: [`logins meanwhile ${fmtRate(okPerSecond(bl))}`, errorsNote(mr), errorsNote(bl) && `login: ${errorsNote(bl)}`].filter(Boolean).join("; "),
+  });
+}
+
+async function onPglite(base: Baselines) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "servauth-bench-pglite-"));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  log(`PGlite: starting servauth (DATA_DIR=${dataDir})`);
+  const server = await startServauth({ dataDir });
+  cleanups.push(() => server.stop());
+  try {
+    await benchServer("PGlite", server, base);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function onPostgres(base: Baselines) {
+  if (PG_URL === "skip") {
+    log("PostgreSQL skipped (BENCH_PG_URL=skip)");
+    return;
+  }
+  const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+  const name = `servauth_bench_${process.pid}_${Date.now()}`;
+  try {
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    log(`PostgreSQL unreachable at ${PG_URL} (${String(error)}): skipped`);
+    rows.push({ figure: "PostgreSQL", value: "skipped: server unreachable", foreign: "-" });
+    await admin.end();
+    return;
+  }
+  const drop = async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  };
+  cleanups.push(drop);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  log(`PostgreSQL: starting servauth (database ${name})`);
+  const server = await startServauth({ databaseUrl: url.toString() });
+  cleanups.push(() => server.stop());
+  try {
+    const backends = async () =>
+      (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`).map((row) => row.pid);
+    await benchServer("PostgreSQL", server, base, backends);
+  } finally {
+    await server.stop();
+    cleanups.splice(cleanups.indexOf(drop), 1);
+    await drop();
+  }
+}
+
+async function cleanUp() {
+  for (const child of liveWrk) child.kill("SIGKILL");
+  for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => {});
+  for (const child of liveServers) child.kill("SIGKILL");
+  rmSync(scriptDir, { recursive: true, force: true });
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+const startedAt = Date.now();
+try {
+  const loadAtStart = loadAverage();
+  const base = await baselines();
+  await onPglite(base);
+  await onPostgres(base);
+  const bunVersion = Bun.version;
+  const header = [
+    `Servauth benchmarks: bun ${bunVersion}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "?"}), wrk over loopback sharing the cores with the server.`,
+    `Load average at start: ${loadAtStart}; at end: ${loadAverage()}. "other CPU" = cores used by processes not started by this run during each measurement (> 0.2 means the figure is disturbed).`,
+    `Each measurement ${SECONDS}s after a ${WARMUP_SECONDS}s warm-up (none for refresh). Total ${Math.round((Date.now() - startedAt) / 1000)}s.`,
+  ].join("\n");
+  const table = markdownTable(rows);
+  const missed = rows.filter((r) => r.met === false);
+  const out = process.env.BENCH_OUT ?? path.join(mkdtempSync(path.join(tmpdir(), "servauth-bench-out-")), "results.json");
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), bun: bunVersion, header, rows, raw }, null, 2));
+  console.log(`\n${header}\n\n${table}\n`);
+  console.log(missed.length === 0 ? "All targets met." : `Targets missed (${missed.length}):\n${missed.map((r) => `- ${r.figure}: ${r.value}, p99 ${r.p99 ?? "-"}, ratio ${r.ratio ?? "-"} (target ${r.target})`).join("\n")}`);
+  console.log(`\nRaw results: ${out}`);
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,301 @@
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { hasRedisServer, type PrivateRedis, startPrivateRedis } from "../support/private-redis.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-database.ts";
+import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+
+/**
+ * Issue 3's cluster guarantees, with real server processes sharing one real PostgreSQL: a revocation (logout,
+ * session delete, refresh-token reuse) or a profile change done on instance A is enforced on instance B within one
+ * second, over PostgreSQL LISTEN/NOTIFY and over Redis pub/sub; and while the Redis bus is down B checks the
+ * database instead of trusting its cache.
+ *
+ * Each instance's cache is first shown to be in use (a session deleted behind the servers' backs is still served
+ * from it), so a fast 401 on B is the bus at work, not a database read that happens anyway.
+ */
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL;
+const REDIS_AVAILABLE = hasRedisServer();
+const HEARTBEAT_MS = 200;
+const LIMIT_MS = 1_000;
+const POLL_MS = 10;
+/** One public URL for the cluster, as behind a load balancer: it is the JWT issuer every instance checks. */
+const APP_URL = "http://servauth.test";
+const AUTH_SECRET = randomBytes(32).toString("base64url");
+const PASSWORD = "correct horse battery staple";
+
+const timings: string[] = [];
+afterAll(() => {
+  if (timings.length > 0) console.log(`cross-instance propagation:\n  ${timings.join("\n  ")}`);
+});
+
+type Account = { email: string; userId: string; sessionId: string; accessToken: string; refreshToken: string };
+type TokenPair = { accessToken: string; refreshToken: string };
+
+let counter = 0;
+const newEmail = () => `multi-${Date.now().toString(36)}-${++counter}@example.com`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+function request(server: SpawnedServer, method: string, route: string, options: { token?: string; body?: unknown } = {}) {
+  const headers: Record<string, string> = options.token === undefined ? {} : bearer(options.token);
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  return fetch(`${server.url}${route}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
+function sessionIdOf(accessToken: string): string {
+  const payload = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString("utf8")) as { sid: string };
+  return payload.sid;
+}
+
+async function signedIn(response: Response, email: string, expected: number): Promise<Account> {
+  expect(response.status, await response.clone().text()).toBe(expected);
+  const body = (await response.json()) as { user: { id: string } } & TokenPair;
+  return { email, userId: body.user.id, sessionId: sessionIdOf(body.accessToken), ...body };
+}
+
+async function register(server: SpawnedServer): Promise<Account> {
+  const email = newEmail();
+  return signedIn(await request(server, "POST", "/auth/register", { body: { email, password: PASSWORD } }), email, 201);
+}
+
+async function login(server: SpawnedServer, email: string): Promise<Account> {
+  return signedIn(await request(server, "POST", "/auth/login", { body: { email, password: PASSWORD } }), email, 200);
+}
+
+type Me = { status: number; username?: string | null };
+
+async function getMe(server: SpawnedServer, token: string): Promise<Me> {
+  const response = await request(server, "GET", "/auth/me", { token });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return { status: response.status };
+  }
+  return { status: 200, username: ((await response.json()) as { user: { username: string | null } }).user.username };
+}
+
+/**
+ * Asks `server` until `done` holds for its answer; returns the milliseconds from `since` to the arrival of that
+ * answer. Fails once `limitMs` have passed without it.
+ */
+async function pollUntil(server: SpawnedServer, token: string, done: (me: Me) => boolean, since: number, limitMs = LIMIT_MS) {
+  let last: Me | undefined;
+  for (;;) {
+    last = await getMe(server, token);
+    const elapsed = performance.now() - since;
+    if (done(last)) return elapsed;
+    if (elapsed > limitMs) throw new Error(`still ${JSON.stringify(last)} ${Math.round(elapsed)} ms later`);
+    await sleep(POLL_MS);
+  }
+}
+
+function record(what: string, elapsed: number) {
+  timings.push(`${what}: ${elapsed.toFixed(1)} ms`);
+  expect(elapsed).toBeLessThanOrEqual(LIMIT_MS);
+}
+
+/**
+ * Whether `server` trusts its session cache right now: a session it has just read is deleted in the database behind
+ * its back, and it still answers for it. It does that only while its revocation bus proves itself connected.
+ */
+async function servesFromCache(server: SpawnedServer, database: ScratchDatabase): Promise<boolean> {
+  const account = await register(server);
+  expect((await getMe(server, account.accessToken)).status).toBe(200);
+  await database.sql`delete from sessions where id = ${account.sessionId}`;
+  return (await getMe(server, account.accessToken)).status === 200;
+}
+
+async function waitUntilServedFromCache(servers: SpawnedServer[], database: ScratchDatabase, limitMs: number): Promise<number> {
+  const started = performance.now();
+  for (const server of servers) {
+    while (!(await servesFromCache(server, database))) {
+      if (performance.now() - started > limitMs) throw new Error(`${server.url} did not trust its cache within ${limitMs} ms`);
+      await sleep(50);
+    }
+  }
+  return performance.now() - started;
+}
+
+type Cluster = { a: SpawnedServer; b: SpawnedServer };
+
+/** Starts A and B at once (the schema and the signing key are created under advisory locks); all or none. */
+async function startCluster(runtimes: [Runtime, Runtime], database: ScratchDatabase, env: Record<string, string>): Promise<Cluster> {
+  const shared = { APP_URL, AUTH_SECRET, NODE_ENV: "test", REVOCATION_HEARTBEAT_MS: String(HEARTBEAT_MS), ...env };
+  const results = await Promise.allSettled(runtimes.map((runtime) => spawnServer({ runtime, databaseUrl: database.url, env: shared })));
+  const started = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const failure = results.find((result) => result.status === "rejected");
+  const [a, b] = started;
+  if (failure !== undefined || a === undefined || b === undefined) {
+    await Promise.all(started.map((server) => server.stop()));
+    throw failure?.reason ?? new Error("a server did not start");
+  }
+  return { a, b };
+}
+
+function dumpOnFailure(what: () => Array<[string, string]>) {
+  beforeEach((context) => {
+    context.onTestFailed(() => {
+      for (const [name, output] of what()) console.error(`----- ${name} output -----\n${output}`);
+    });
+  });
+}
+
+/** The revocation every bus must carry: logout on A, B refuses the token within a second. */
+async function expectLogoutEnforcedAcross({ a, b }: Cluster, label: string) {
+  const account = await register(a);
+  expect((await getMe(b, account.accessToken)).status).toBe(200);
+  const logout = await request(a, "POST", "/auth/logout", { token: account.accessToken });
+  expect(logout.status).toBe(204);
+  const since = performance.now();
+  record(label, await pollUntil(b, account.accessToken, (me) => me.status === 401, since));
+}
+
+describe.skipIf(ADMIN_URL === undefined)("two instances (Bun and Node) on one PostgreSQL: LISTEN/NOTIFY bus", () => {
+  let database: ScratchDatabase | undefined;
+  let cluster: Cluster | undefined;
+  const running = (): Cluster & { database: ScratchDatabase } => {
+    if (cluster === undefined || database === undefined) throw new Error("the cluster did not start");
+    return { ...cluster, database };
+  };
+  dumpOnFailure(() => (cluster === undefined ? [] : [["A (bun)", cluster.a.output()], ["B (node)", cluster.b.output()]]));
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(ADMIN_URL ?? "");
+    cluster = await startCluster(["bun", "node"], database, {});
+    await waitUntilServedFromCache([cluster.a, cluster.b], database, 20_000);
+  });
+
+  afterAll(async () => {
+    await Promise.all([cluster?.a.stop(), cluster?.b.stop()]);
+    await database?.drop();
+  });
+
+  test("a token issued by A works on B, which then answers it from its cache", async () => {
+    const { a, b, database } = running();
+    const account = await register(a);
+    expect((await getMe(b, account.accessToken)).status).toBe(200);
+    // Deleted behind both servers' backs (no event): B still answers from its cache, so the revocations below
+    // reach B through the bus, not through a database read B makes anyway.
+    await database.sql`delete from sessions where id = ${account.sessionId}`;
+    expect((await getMe(b, account.accessToken)).status).toBe(200);
+  });
+
+  test("logout on A: B refuses the token within 1 s", async () => {
+    await expectLogoutEnforcedAcross(running(), "postgres: logout on A -> 401 on B");
+  });
+
+  test("DELETE /auth/sessions/:id on A: B refuses that session within 1 s and still serves the other", async () => {
+    const { a, b } = running();
+    const first = await register(a);
+    const second = await login(a, first.email);
+    expect((await getMe(b, first.accessToken)).status).toBe(200);
+    expect((await getMe(b, second.accessToken)).status).toBe(200);
+
+    const revoke = await request(a, "DELETE", `/auth/sessions/${first.sessionId}`, { token: second.accessToken });
+    expect(revoke.status).toBe(204);
+    const since = performance.now();
+    record("postgres: DELETE /auth/sessions/:id on A -> 401 on B", await pollUntil(b, first.accessToken, (me) => me.status === 401, since));
+    expect((await getMe(b, second.accessToken)).status).toBe(200);
+  });
+
+  test("PUT /auth/me on A: B shows the new username within 1 s", async () => {
+    const { a, b } = running();
+    const account = await register(a);
+    expect(await getMe(b, account.accessToken)).toEqual({ status: 200, username: null });
+
+    const username = `user_${randomBytes(4).toString("hex")}`;
+    const update = await request(a, "PUT", "/auth/me", { token: account.accessToken, body: { username } });
+    expect(update.status, await update.clone().text()).toBe(200);
+    const since = performance.now();
+    record("postgres: PUT /auth/me on A -> new username on B", await pollUntil(b, account.accessToken, (me) => me.username === username, since));
+    expect((await getMe(b, account.accessToken)).status).toBe(200);
+  });
+
+  test("a refresh-token reuse detected on A ends the session on B within 1 s", async () => {
+    const { a, b } = running();
+    const account = await register(a);
+    const refresh = async (refreshToken: string) => request(a, "POST", "/auth/refresh", { body: { refreshToken } });
+
+    const first = await refresh(account.refreshToken);
+    expect(first.status).toBe(200);
+    const rotated = (await first.json()) as TokenPair;
+    const second = await refresh(rotated.refreshToken);
+    expect(second.status).toBe(200);
+    const latest = (await second.json()) as TokenPair;
+    // Both generations of access token are live on B (and cached there) before the theft is detected.
+    expect((await getMe(b, account.accessToken)).status).toBe(200);
+    expect((await getMe(b, latest.accessToken)).status).toBe(200);
+
+    // The original token's successor has itself been used: replaying the original is theft, grace or not.
+    const replay = await refresh(account.refreshToken);
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { code: string }).code).toBe("REFRESH_TOKEN_REUSED");
+    const since = performance.now();
+    record("postgres: refresh reuse on A -> 401 on B", await pollUntil(b, latest.accessToken, (me) => me.status === 401, since));
+    expect((await getMe(b, account.accessToken)).status).toBe(401);
+    expect((await refresh(latest.refreshToken)).status).toBe(401);
+  });
+});
+
+describe.skipIf(ADMIN_URL === undefined || !REDIS_AVAILABLE)("two instances on one PostgreSQL with REDIS_URL: Redis pub/sub bus", () => {
+  let database: ScratchDatabase | undefined;
+  let redis: PrivateRedis | undefined;
+  let cluster: Cluster | undefined;
+  const running = (): Cluster & { database: ScratchDatabase; redis: PrivateRedis } => {
+    if (cluster === undefined || database === undefined || redis === undefined) throw new Error("the cluster did not start");
+    return { ...cluster, database, redis };
+  };
+  dumpOnFailure(() => [
+    ...(cluster === undefined ? [] : ([["A (bun)", cluster.a.output()], ["B (bun)", cluster.b.output()]] as Array<[string, string]>)),
+    ...(redis === undefined ? [] : ([["redis-server", redis.output()]] as Array<[string, string]>)),
+  ]);
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(ADMIN_URL ?? "");
+    redis = await startPrivateRedis();
+    cluster = await startCluster(["bun", "bun"], database, { REDIS_URL: redis.url });
+    await waitUntilServedFromCache([cluster.a, cluster.b], database, 20_000);
+  });
+
+  afterAll(async () => {
+    await Promise.all([cluster?.a.stop(), cluster?.b.stop()]);
+    await redis?.close();
+    await database?.drop();
+  });
+
+  test("logout on A: B refuses the token within 1 s", async () => {
+    await expectLogoutEnforcedAcross(running(), "redis: logout on A -> 401 on B");
+  });
+
+  test("bus down: B checks the database instead of its cache; bus back: revocations travel again", async () => {
+    const cluster = running();
+    const { a, b, database, redis } = cluster;
+    const revoked = await register(a);
+    const valid = await register(a);
+    expect((await getMe(b, revoked.accessToken)).status).toBe(200);
+    expect((await getMe(b, valid.accessToken)).status).toBe(200);
+
+    await redis.kill();
+    // B's own pings stop returning: within two heartbeats it no longer vouches for its cache.
+    await sleep(2.5 * HEARTBEAT_MS);
+    const logout = await request(a, "POST", "/auth/logout", { token: revoked.accessToken });
+    expect(logout.status).toBe(204);
+    // The event was lost with the bus; B must still refuse the session on its very next request.
+    expect((await getMe(b, revoked.accessToken)).status).toBe(401);
+    expect((await getMe(b, valid.accessToken)).status).toBe(200);
+    expect(await servesFromCache(b, database)).toBe(false);
+
+    await redis.restart();
+    const recovered = await waitUntilServedFromCache([a, b], database, 20_000);
+    timings.push(`redis: both instances trusting their caches again ${recovered.toFixed(0)} ms after redis-server was back`);
+
+    await expectLogoutEnforcedAcross(cluster, "redis: logout on A -> 401 on B, after the outage");
+    expect((await getMe(b, valid.accessToken)).status).toBe(200);
+  });
+});
