@@ -8,12 +8,14 @@ import { defineConfig } from "vitest/config";
 const withPostgres = Boolean(process.env.TEST_DATABASE_URL);
 const withRedis = withPostgres && Boolean(process.env.TEST_REDIS_URL);
 const globalSetup = ["tests/support/global-setup.ts"];
+/** Some http tests start an app of their own; on a loaded 2-core CI machine that takes seconds. */
+const timeouts = { testTimeout: 20_000, hookTimeout: 30_000 };
 
 export default defineConfig({
   test: {
     projects: [
       { test: { name: "unit", include: ["tests/unit/**/*.test.ts"], globalSetup } },
-      { test: { name: "http", include: ["tests/http/**/*.test.ts"], globalSetup, env: { SERVAUTH_TEST_DB: "pglite" } } },
+      { test: { name: "http", include: ["tests/http/**/*.test.ts"], globalSetup, ...timeouts, env: { SERVAUTH_TEST_DB: "pglite" } } },
       ...(withPostgres
         ? [
             {
@@ -21,6 +23,7 @@ export default defineConfig({
                 name: "http-postgres",
                 include: ["tests/http/**/*.test.ts", "tests/postgres/**/*.test.ts"],
                 globalSetup,
+                ...timeouts,
                 env: { SERVAUTH_TEST_DB: "postgres" },
               },
             },
@@ -34,6 +37,7 @@ export default defineConfig({
                 name: "http-redis",
                 include: ["tests/http/**/*.test.ts"],
                 globalSetup,
+                ...timeouts,
                 env: { SERVAUTH_TEST_DB: "postgres", SERVAUTH_TEST_REDIS: "1" },
               },
             },

@@ -1,11 +1,21 @@
+import { createAccountDeletion } from "./auth/account-deletion.ts";
 import { createAuth } from "./auth/better-auth.ts";
+import { startDeletionSweep } from "./auth/deletion-sweep.ts";
 import { createCredentialService } from "./auth/credentials.ts";
+import { createEmailVerification } from "./auth/email-verification.ts";
 import { createPasswordChecker, type PasswordHasher } from "./auth/password.ts";
+import { createPasswordReset } from "./auth/password-reset.ts";
 import { createProfileService } from "./auth/profile.ts";
+import { createVerificationTokens } from "./auth/verification-tokens.ts";
 import type { AppConfig } from "./config/config.ts";
 import type { DatabaseHandle } from "./db/client.ts";
+import { createMailQueue, type MailQueueOptions } from "./delivery/mail-queue.ts";
+import type { Mailer } from "./delivery/mailer.ts";
+import { mails, tokenLink } from "./delivery/templates.ts";
+import { countActiveSessions } from "./observability/active-sessions.ts";
 import { createAuditLog } from "./observability/audit.ts";
 import type { Logger } from "./observability/logger.ts";
+import { createMetrics } from "./observability/metrics.ts";
 import { createRefreshRotation } from "./sessions/refresh-rotation.ts";
 import type { RevocationBus } from "./sessions/revocation-bus.ts";
 import { createSessionCache } from "./sessions/session-cache.ts";
@@ -20,19 +30,61 @@ export type ServiceDeps = {
   bus: RevocationBus;
   hasher: PasswordHasher;
   logger: Logger;
+  mailer: Mailer;
+  /** Retries of a failed send; tests make them quick. */
+  mailRetry?: MailQueueOptions;
 };
 
 const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
 
 /** Wires the services over a migrated database and a connected bus. Everything is built here, nothing at import time. */
-export async function createServices({ config, database, bus, hasher, logger }: ServiceDeps) {
+export async function createServices({ config, database, bus, hasher, logger, mailer, mailRetry }: ServiceDeps) {
   const { db } = database;
-  const auth = createAuth({ db, config, hasher, logger });
-  const credentials = createCredentialService({ auth, db, checkPassword: createPasswordChecker(hasher) });
+  const mail = createMailQueue(mailer, logger, mailRetry ?? { attempts: 5, firstRetryDelayMs: 1_000 });
+  const auth = createAuth({
+    db,
+    config,
+    hasher,
+    logger,
+    onPasswordResetRequested: (email, token) =>
+      mail.enqueue(mails.passwordReset(email, tokenLink(config.appUrl, "/reset-password", token), config.account.resetTokenTtlSeconds)),
+  });
+  const credentials = createCredentialService({
+    auth,
+    db,
+    checkPassword: createPasswordChecker(hasher),
+    requireEmailVerification: config.account.requireEmailVerification,
+  });
+  const tokens = createVerificationTokens(auth);
+  const emailVerification = createEmailVerification({
+    db,
+    tokens,
+    mail,
+    bus,
+    appUrl: config.appUrl,
+    ttlSeconds: config.account.verifyTokenTtlSeconds,
+  });
   const signingKeys = await loadSigningKeys(database, createSigningKeyBox(config.authSecret), {
     accessTtlSeconds: config.tokens.accessTtlSeconds,
   });
   const sessions = createSessionService(db, bus, config.tokens);
+  const accountDeletion = createAccountDeletion({
+    db,
+    credentials,
+    sessions,
+    tokens,
+    mail,
+    bus,
+    appUrl: config.appUrl,
+    graceSeconds: config.account.deletionGraceSeconds,
+  });
+  const stopDeletionSweep = startDeletionSweep(accountDeletion, config.account.deletionSweepIntervalSeconds, logger);
+  const metrics = createMetrics({
+    countActiveSessions: () => countActiveSessions(db),
+    isRevocationBusConnected: () => bus.isConnected(),
+    maxDbConnections: database.maxConnections,
+    logger,
+  });
   return {
     config,
     logger,
@@ -40,12 +92,23 @@ export async function createServices({ config, database, bus, hasher, logger }: 
     bus,
     auth,
     credentials,
-    audit: createAuditLog(db, logger),
-    profile: createProfileService(db, credentials, bus),
+    metrics,
+    audit: createAuditLog(db, logger, metrics.countSecurityEvent),
+    mail,
+    emailVerification,
+    passwordReset: createPasswordReset(auth, bus),
+    accountDeletion,
+    profile: createProfileService({ db, credentials, emailVerification, mail, bus }),
     sessions,
     sessionValidator: createSessionValidator({ sessions, cache: createSessionCache(SESSION_CACHE), bus, logger }),
     rotateRefreshToken: createRefreshRotation({ db, bus, policy: config.tokens, authSecret: config.authSecret }),
     signingKeys,
+    /** Stops the background work (key reloads, deletion sweep) and lets queued mail finish. */
+    async close() {
+      signingKeys.close();
+      stopDeletionSweep();
+      await mail.drain();
+    },
     accessTokens: createAccessTokens(signingKeys, {
       issuer: config.tokens.issuer,
       audience: config.tokens.audience,

@@ -6,14 +6,21 @@ import { schema } from "../db/schema.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PasswordHasher } from "./password.ts";
 
-export type AuthDeps = { db: Database; config: AppConfig; hasher: PasswordHasher; logger: Logger };
+export type AuthDeps = {
+  db: Database;
+  config: AppConfig;
+  hasher: PasswordHasher;
+  logger: Logger;
+  /** Hands a password-reset token to the mail queue; must not block (the answer must not reveal the account). */
+  onPasswordResetRequested: (email: string, token: string) => void;
+};
 
 /**
  * Better-Auth as the credential engine: users, credential accounts (argon2id hashes), verification values.
  * Its HTTP handler is never mounted (see DESIGN.md section 1); Servauth calls `auth.api.*` and its context.
  * Sessions are created by Servauth, not here, because Better-Auth stores session tokens in plaintext.
  */
-export function createAuth({ db, config, hasher, logger }: AuthDeps) {
+export function createAuth({ db, config, hasher, logger, onPasswordResetRequested }: AuthDeps) {
   return betterAuth({
     appName: "Servauth",
     baseURL: config.appUrl,
@@ -32,6 +39,10 @@ export function createAuth({ db, config, hasher, logger }: AuthDeps) {
         hash: (password) => hasher.hash(password),
         verify: ({ hash, password }) => hasher.verify(hash, password),
       },
+      resetPasswordTokenExpiresIn: config.account.resetTokenTtlSeconds,
+      // The sessions are deleted in the transaction that sets the new hash (the revocation is then published).
+      revokeSessionsOnPasswordReset: true,
+      sendResetPassword: async ({ user, token }) => onPasswordResetRequested(user.email, token),
     },
     user: {
       modelName: "users",

@@ -7,14 +7,23 @@ import type { Auth } from "./better-auth.ts";
 import type { PasswordChecker } from "./password.ts";
 import { findUserById, isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
 
-export type CredentialDeps = { auth: Auth; db: Database; checkPassword: PasswordChecker };
+export type CredentialDeps = { auth: Auth; db: Database; checkPassword: PasswordChecker; requireEmailVerification: boolean };
 
 /** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
-export function createCredentialService({ auth, db, checkPassword }: CredentialDeps) {
+export function createCredentialService({ auth, db, checkPassword, requireEmailVerification }: CredentialDeps) {
   async function conflictOf(email: string, username: string | undefined): Promise<AppError | null> {
     if (username !== undefined && (await isUsernameTaken(db, username))) return new AppError("USERNAME_TAKEN");
     if (await isEmailTaken(db, email)) return new AppError("EMAIL_TAKEN");
     return null;
+  }
+
+  /** Re-authentication of a signed-in user (email change, password change, account deletion). */
+  async function verifyUserPassword(userId: string, password: string): Promise<boolean> {
+    const [found] = await db
+      .select({ passwordHash: accounts.password })
+      .from(accounts)
+      .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
+    return checkPassword(found?.passwordHash, password);
   }
 
   return {
@@ -54,14 +63,23 @@ export function createCredentialService({ auth, db, checkPassword }: CredentialD
       return found.user;
     },
 
-    /** Re-authentication of a signed-in user (email change, account deletion). */
-    async verifyUserPassword(userId: string, password: string): Promise<boolean> {
-      const [found] = await db
-        .select({ passwordHash: accounts.password })
-        .from(accounts)
-        .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
-      return checkPassword(found?.passwordHash, password);
+    /**
+     * Whether a user whose password checked out may have a session. Asked only after the password matched, so
+     * the answer reveals nothing to someone who does not know it.
+     */
+    assertMaySignIn(user: UserRow): void {
+      if (user.deletionScheduledAt !== null) throw new AppError("ACCOUNT_PENDING_DELETION");
+      if (requireEmailVerification && !user.emailVerified) throw new AppError("EMAIL_NOT_VERIFIED");
     },
+
+    /** Sets a new password after checking the current one; INVALID_CREDENTIALS if it does not match. */
+    async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+      if (!(await verifyUserPassword(userId, currentPassword))) throw new AppError("INVALID_CREDENTIALS");
+      const context = await auth.$context;
+      await context.internalAdapter.updatePassword(userId, await context.password.hash(newPassword));
+    },
+
+    verifyUserPassword,
   };
 }
 

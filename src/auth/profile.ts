@@ -4,7 +4,10 @@ import { uniqueViolationConstraint } from "../db/errors.ts";
 import { users } from "../db/tables/users.ts";
 import { AppError } from "../errors.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
+import type { MailQueue } from "../delivery/mail-queue.ts";
+import { mails } from "../delivery/templates.ts";
 import type { CredentialService } from "./credentials.ts";
+import type { EmailVerification } from "./email-verification.ts";
 import { isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
 
 export type ProfileChange = { username?: string | null | undefined; email?: string | undefined; currentPassword?: string | undefined };
@@ -14,8 +17,19 @@ const CONSTRAINT_ERRORS: Record<string, AppError["code"]> = {
   users_username_lower_unique: "USERNAME_TAKEN",
 };
 
-/** Changes to the signed-in user's own account. Each one is published, so no instance serves a stale user. */
-export function createProfileService(db: Database, credentials: CredentialService, bus: RevocationBus) {
+export type ProfileDeps = {
+  db: Database;
+  credentials: CredentialService;
+  emailVerification: EmailVerification;
+  mail: MailQueue;
+  bus: RevocationBus;
+};
+
+/**
+ * Changes to the signed-in user's own account. Each one is published, so no instance serves a stale user.
+ * A new email address gets a verification mail, and the old one a notice (the owner learns of a takeover).
+ */
+export function createProfileService({ db, credentials, emailVerification, mail, bus }: ProfileDeps) {
   return {
     /** Username and email changes; a new email needs the current password and must be verified again. */
     async update(user: UserRow, change: ProfileChange): Promise<UserRow> {
@@ -40,6 +54,10 @@ export function createProfileService(db: Database, credentials: CredentialServic
         const [updated] = await db.update(users).set(patch).where(eq(users.id, user.id)).returning();
         if (updated === undefined) throw new AppError("UNAUTHENTICATED");
         await bus.publish({ kind: "user", userId: user.id });
+        if (patch.email !== undefined) {
+          await emailVerification.send(updated);
+          mail.enqueue(mails.emailChanged(user.email, updated.email));
+        }
         return updated;
       } catch (error) {
         // The checks above race with other writers; the unique indexes have the last word.
@@ -48,12 +66,6 @@ export function createProfileService(db: Database, credentials: CredentialServic
       }
     },
 
-    /** Deletes the user after re-authentication; sessions, refresh tokens and accounts go with it (cascade). */
-    async delete(userId: string, password: string): Promise<void> {
-      if (!(await credentials.verifyUserPassword(userId, password))) throw new AppError("INVALID_CREDENTIALS");
-      await db.delete(users).where(eq(users.id, userId));
-      await bus.publish({ kind: "user", userId });
-    },
   };
 }
 

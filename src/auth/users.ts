@@ -43,3 +43,8 @@ export async function isUsernameTaken(db: Database, username: string, exceptUser
     .where(sql`lower(${users.username}) = lower(${username})`);
   return row !== undefined && row.id !== exceptUserId;
 }
+
+export async function findUserByEmail(db: Database, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.email, email));
+  return row;
+}

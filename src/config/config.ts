@@ -30,6 +30,14 @@ export type AppConfig = {
     maxSessionsPerUser: number;
     activityResolutionSeconds: number;
   };
+  mail: { smtpUrl: string | null; from: string };
+  account: {
+    resetTokenTtlSeconds: number;
+    verifyTokenTtlSeconds: number;
+    requireEmailVerification: boolean;
+    deletionGraceSeconds: number;
+    deletionSweepIntervalSeconds: number;
+  };
   /** Unset: revocations travel over PostgreSQL (or stay in-process on the embedded database). */
   redisUrl: string | null;
   revocationHeartbeatMs: number;
@@ -41,6 +49,8 @@ export type AppConfig = {
     refreshPath: string;
   };
   maxBodyBytes: number;
+  /** `port` null: /metrics is on the main listener (when enabled). */
+  metrics: { enabled: boolean; port: number | null };
 };
 
 /** Derives the application configuration from a validated environment; no I/O. */
@@ -70,6 +80,14 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
       maxSessionsPerUser: env.MAX_SESSIONS_PER_USER,
       activityResolutionSeconds: env.SESSION_ACTIVITY_RESOLUTION,
     },
+    mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM },
+    account: {
+      resetTokenTtlSeconds: env.RESET_TOKEN_TTL,
+      verifyTokenTtlSeconds: env.VERIFY_TOKEN_TTL,
+      requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
+      deletionGraceSeconds: env.ACCOUNT_DELETION_GRACE,
+      deletionSweepIntervalSeconds: env.DELETION_SWEEP_INTERVAL,
+    },
     redisUrl: env.REDIS_URL ?? null,
     revocationHeartbeatMs: env.REVOCATION_HEARTBEAT_MS,
     cookies: {
@@ -80,6 +98,7 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
       refreshPath: "/auth",
     },
     maxBodyBytes: 64 * 1024,
+    metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_ENABLED ? (env.METRICS_PORT ?? null) : null },
   };
 }
 

@@ -25,6 +25,16 @@ const originList = z
     return origins;
   });
 
+/** true/false (or 1/0, any case); z.coerce.boolean would read "false" as true. */
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["true", "false", "1", "0"], { message: "must be true or false" }))
+    .transform((value) => value === "true" || value === "1")
+    .default(fallback);
+
 const databaseUrl = z
   .string()
   .trim()
@@ -57,8 +67,24 @@ const envSchema = z.object({
     .trim()
     .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), { message: "must be redis://host:port or rediss://host:port" })
     .optional(),
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^smtps?:\/\//.test(value) && URL.canParse(value), { message: "must be smtp://user:pass@host:587 or smtps://host:465" })
+    .optional(),
+  MAIL_FROM: z.string().trim().min(3).default("Servauth <no-reply@localhost>"),
+  RESET_TOKEN_TTL: seconds(3600),
+  VERIFY_TOKEN_TTL: seconds(86_400),
+  REQUIRE_EMAIL_VERIFICATION: flag(false),
+  /** Seconds between asking to delete an account and its deletion; 0 deletes at once. */
+  ACCOUNT_DELETION_GRACE: z.coerce.number().int().min(0).max(365 * 86_400).default(0),
+  /** How often scheduled deletions are carried out. */
+  DELETION_SWEEP_INTERVAL: seconds(60),
   /** How often each instance proves its revocation bus works; an outage shows within two of these. */
   REVOCATION_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(250),
+  METRICS_ENABLED: flag(true),
+  /** Set: /metrics is served on this port (same HOST) instead of the main one, so it can stay private. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -93,5 +119,8 @@ function crossFieldProblems(present: Record<string, string | undefined>): string
   const refreshTtl = Number(present.REFRESH_TOKEN_TTL ?? 30 * 86_400);
   const maxAge = Number(present.SESSION_MAX_AGE ?? 90 * 86_400);
   if (maxAge < refreshTtl) problems.push("SESSION_MAX_AGE: must be at least REFRESH_TOKEN_TTL");
+  if (present.METRICS_PORT !== undefined && Number(present.METRICS_PORT) === Number(present.PORT ?? 3000)) {
+    problems.push("METRICS_PORT: must differ from PORT");
+  }
   return problems;
 }

@@ -12,6 +12,8 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 export type DatabaseHandle = {
   db: Database;
   kind: DatabaseConfig["kind"];
+  /** The most connections the handle opens at once (postgres.js exposes no live pool statistics). */
+  maxConnections: number;
   /** Runs fn while holding a PostgreSQL advisory lock (on one connection), so concurrent starters serialize. */
   withAdvisoryLock<T>(lockId: number, fn: () => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
@@ -24,9 +26,11 @@ export async function createDb(config: DatabaseConfig): Promise<DatabaseHandle> 
   return config.kind === "postgres" ? createPostgres(config.url) : createPglite(config.dataDir);
 }
 
+const POSTGRES_POOL_SIZE = 10;
+
 function createPostgres(url: string): DatabaseHandle {
   const client = postgres(url, {
-    max: 10,
+    max: POSTGRES_POOL_SIZE,
     connect_timeout: 5,
     idle_timeout: 30,
     onnotice: () => {},
@@ -36,6 +40,7 @@ function createPostgres(url: string): DatabaseHandle {
   return {
     db,
     kind: "postgres",
+    maxConnections: POSTGRES_POOL_SIZE,
     async withAdvisoryLock(lockId, fn) {
       const connection = await client.reserve();
       try {
@@ -69,6 +74,7 @@ export function openPglite(client: PGlite): DatabaseHandle {
   return {
     db,
     kind: "pglite",
+    maxConnections: 1,
     // PGlite is one process with one connection: there is nobody to serialize with.
     withAdvisoryLock: (_lockId, fn) => fn(),
     async ping() {

@@ -9,13 +9,18 @@ import { clientIp, type SocketAddressReader } from "./middleware/client-ip.ts";
 import { corsAllowlist } from "./middleware/cors.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
 import { requestId } from "./middleware/request-id.ts";
+import { requestLog } from "./middleware/request-log.ts";
+import { requestMetrics } from "./middleware/request-metrics.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { createErrorHandler, problemResponse } from "./on-error.ts";
 import { createRouter } from "./router.ts";
 import { VERSION } from "../version.ts";
+import { createAccountRoutes } from "./routes/account.ts";
 import { createAuthRoutes } from "./routes/auth.ts";
+import { createDocsRoutes } from "./routes/docs.ts";
 import { createHealthRoutes } from "./routes/health.ts";
 import { createMeRoutes } from "./routes/me.ts";
+import { createMetricsRoutes } from "./routes/metrics.ts";
 import { createSessionRoutes } from "./routes/sessions.ts";
 import { createWellKnownRoutes } from "./routes/well-known.ts";
 
@@ -29,18 +34,25 @@ export function createApp(services: Services, options: AppOptions) {
 
   const app = createRouter();
   app.use(requestId);
+  // Before anything that can answer early (CORS preflight, CSRF), so those requests are logged and counted too.
+  app.use(clientIp(config.trustProxy, options.readSocketAddress));
+  app.use(requestLog(services.logger));
+  if (config.metrics.enabled) app.use(requestMetrics(services.metrics));
   app.use(securityHeaders);
   app.use(corsAllowlist(config.allowedOrigins));
-  app.use(clientIp(config.trustProxy, options.readSocketAddress));
   app.use(limitBodySize(config.maxBodyBytes));
   app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }));
 
+  const readiness = { pingDatabase: () => services.database.ping(), isRevocationBusConnected: () => services.bus.isConnected() };
   const routes = app
     .route("/auth", createAuthRoutes({ ...services, cookies, requireAuth }))
+    .route("/auth", createAccountRoutes({ ...services, requireAuth }))
     .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth }))
     .route("/auth/sessions", createSessionRoutes({ ...services, requireAuth }))
-    .route("/", createHealthRoutes(() => services.database.ping()))
+    .route("/", createHealthRoutes(readiness))
     .route("/", createWellKnownRoutes(services.signingKeys));
+  // With METRICS_PORT set, /metrics is served by a listener of its own (cli/serve.ts), not here.
+  if (config.metrics.enabled && config.metrics.port === null) app.route("/", createMetricsRoutes(services.metrics));
 
   describeApi(app);
   app.notFound((c) => problemResponse(c, new AppError("NOT_FOUND")));
@@ -58,8 +70,16 @@ function describeApi(app: OpenAPIHono<AppEnv>) {
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "Servauth", version: VERSION, description: "Authentication API" },
+    info: {
+      title: "Servauth",
+      version: VERSION,
+      description:
+        "Authentication API. Errors are RFC 9457 problem details (application/problem+json) whose `code` is stable: " +
+        "clients switch on it. An interactive reference is served at /docs.",
+    },
   });
+  // Not in the AppType chain: the page is for people, not for the typed client.
+  app.route("/docs", createDocsRoutes());
 }
 
 /** The app's type, for a typed client: `hc<AppType>(url)` from hono/client. */

@@ -12,7 +12,14 @@ export type AuditEventType =
   | "session.revoked"
   | "session.evicted"
   | "user.updated"
-  | "user.deleted";
+  | "user.deleted"
+  | "password.reset_requested"
+  | "password.reset"
+  | "password.changed"
+  | "email.verification_sent"
+  | "email.verified"
+  | "account.deletion_scheduled"
+  | "account.deletion_cancelled";
 
 /** Who did it: taken from the request. */
 export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };
@@ -24,10 +31,15 @@ export type AuditEvent = {
   payload?: Record<string, unknown>;
 };
 
-/** Appends security events to audit_events. A failed write is logged, never thrown into the request. */
-export function createAuditLog(db: Database, logger: Logger) {
+/**
+ * Appends security events to audit_events and counts each one (the security-events metric), so every audited
+ * event is counted without the routes knowing about metrics. A failed write is logged, never thrown into the request.
+ */
+export function createAuditLog(db: Database, logger: Logger, countEvent: (type: AuditEventType) => void) {
   return {
     async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
+      // Counted even if the write below fails: the event happened.
+      countEvent(type);
       try {
         await db.insert(auditEvents).values({
           type,

@@ -37,6 +37,9 @@ export type BusTransport = {
   close(): Promise<void>;
 };
 
+/** Bound on events kept for resending; beyond it the oldest go (their sessions' cache entries age out in minutes). */
+const MAX_UNSENT = 10_000;
+
 export type BroadcastBusOptions = { heartbeatMs: number; logger: Logger };
 
 /**
@@ -77,11 +80,27 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
     if (parsed.from !== instanceId) deliver(parsed.event);
   }, onResubscribed);
 
+  // Events this instance could not broadcast (its own link was down). Other instances cannot notice that, since
+  // their pings still return, so the events are sent again as soon as the link works: the other caches are stale
+  // for the length of the outage, never longer.
+  const unsent: string[] = [];
+  const resendUnsent = async () => {
+    while (unsent.length > 0) {
+      await transport.send(unsent[0] as string);
+      unsent.shift();
+    }
+  };
+
   let wasConnected = true;
   const ping = async () => {
     if (wasConnected && !isConnected() && lastPongAt !== 0) options.logger.warn("revocation bus silent; validating against the database");
     wasConnected = isConnected();
-    await transport.send(JSON.stringify({ ping: instanceId })).catch(() => {});
+    try {
+      await transport.send(JSON.stringify({ ping: instanceId }));
+      await resendUnsent();
+    } catch {
+      // The missing pong says it; nothing to add here.
+    }
   };
   await ping();
   const timer = setInterval(() => void ping(), options.heartbeatMs);
@@ -90,10 +109,14 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
   return {
     async publish(event) {
       deliver(event);
-      await transport.send(JSON.stringify({ from: instanceId, event })).catch((error: unknown) => {
-        // Other instances stay correct: their own pings stop returning too, so they fall back to the database.
-        options.logger.error({ err: error }, "revocation not broadcast");
-      });
+      const message = JSON.stringify({ from: instanceId, event });
+      try {
+        await transport.send(message);
+      } catch (error) {
+        if (unsent.length >= MAX_UNSENT) unsent.shift();
+        unsent.push(message);
+        options.logger.error({ err: error, pending: unsent.length }, "revocation not broadcast yet; will resend when the bus is back");
+      }
     },
     subscribe: (handler) => void handlers.push(handler),
     isConnected,

@@ -3,7 +3,9 @@ import type { PublicUser } from "../../src/auth/users.ts";
 import { buildConfig } from "../../src/config/config.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { createApp } from "../../src/http/app.ts";
-import { createLogger } from "../../src/observability/logger.ts";
+import { createLogger, type Logger } from "../../src/observability/logger.ts";
+import type { Mailer } from "../../src/delivery/mailer.ts";
+import { createMemoryMailer } from "../../src/delivery/memory-mailer.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { createRevocationBus } from "../../src/sessions/create-bus.ts";
 import { openTestDatabase } from "./test-database.ts";
@@ -19,16 +21,27 @@ export const TEST_CLIENT_IP = "192.0.2.10";
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** createApp over a fresh migrated database (PGlite in memory, or real PostgreSQL in the postgres tier). */
-export async function createTestApp(env: Record<string, string> = {}) {
+export async function createTestApp(env: Record<string, string> = {}, options: { mailer?: Mailer; logger?: Logger } = {}) {
   const testDb = await openTestDatabase();
   const database = testDb.handle;
   const config = {
     ...buildConfig(parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...redisTier(), ...env }), TEST_AUTH_SECRET),
     database: testDb.config,
   };
-  const logger = createLogger({ level: "silent" });
+  // Silent unless a test passes a logger to capture what the app logs.
+  const logger = options.logger ?? createLogger({ level: "silent" });
   const bus = await createRevocationBus(config, logger);
-  const services: Services = await createServices({ config, database, bus, hasher: fastHasher, logger });
+  const memoryMailer = createMemoryMailer();
+  const mailer = options.mailer ?? memoryMailer;
+  const services: Services = await createServices({
+    config,
+    database,
+    bus,
+    hasher: fastHasher,
+    logger,
+    mailer,
+    mailRetry: { attempts: 3, firstRetryDelayMs: 20 },
+  });
   const app = createApp(services, { readSocketAddress: () => TEST_CLIENT_IP });
 
   return {
@@ -41,8 +54,10 @@ export async function createTestApp(env: Record<string, string> = {}) {
       if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
       return app.request(path, init);
     },
+    /** What the default in-memory mailer was given (empty when a mailer was passed in). */
+    sentMail: memoryMailer.sent,
     async close() {
-      services.signingKeys.close();
+      await services.close();
       await bus.close();
       await testDb.close();
     },

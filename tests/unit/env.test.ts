@@ -46,6 +46,7 @@ describe("parseEnv defaults", () => {
       REFRESH_GRACE_SECONDS: 30,
       MAX_SESSIONS_PER_USER: 10,
       REVOCATION_HEARTBEAT_MS: 250,
+      METRICS_ENABLED: true,
     });
   });
 
@@ -324,5 +325,35 @@ describe("describeDatabase", () => {
   it("describes embedded databases", () => {
     expect(describeDatabase({ kind: "pglite", dataDir: null })).toBe("embedded (in memory)");
     expect(describeDatabase({ kind: "pglite", dataDir: "/data/pgdata" })).toBe("embedded (/data/pgdata)");
+  });
+});
+
+describe("metrics variables", () => {
+  it("serves metrics on the main port by default", () => {
+    expect(buildConfig(parseEnv({}), SECRET).metrics).toEqual({ enabled: true, port: null });
+  });
+
+  it.each([
+    ["false", false],
+    ["0", false],
+    ["TRUE", true],
+    ["1", true],
+  ])("reads METRICS_ENABLED=%s as %s", (value, enabled) => {
+    expect(parseEnv({ METRICS_ENABLED: value }).METRICS_ENABLED).toBe(enabled);
+  });
+
+  it("puts metrics on METRICS_PORT when set, and nowhere when disabled", () => {
+    expect(buildConfig(parseEnv({ METRICS_PORT: "9464" }), SECRET).metrics).toEqual({ enabled: true, port: 9464 });
+    expect(buildConfig(parseEnv({ METRICS_PORT: "9464", METRICS_ENABLED: "false" }), SECRET).metrics).toEqual({ enabled: false, port: null });
+  });
+
+  it.each([
+    [{ METRICS_ENABLED: "yes" }, "METRICS_ENABLED"],
+    [{ METRICS_PORT: "0" }, "METRICS_PORT"],
+    [{ METRICS_PORT: "abc" }, "METRICS_PORT"],
+    [{ METRICS_PORT: "3000" }, "METRICS_PORT: must differ from PORT"],
+    [{ PORT: "8080", METRICS_PORT: "8080" }, "METRICS_PORT: must differ from PORT"],
+  ])("rejects %o naming %s", (env, named) => {
+    expect(() => parseEnv(env)).toThrow(named);
   });
 });

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, pgTable, text, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
 import { timestamps } from "./timestamps.ts";
 
 /**
@@ -16,7 +16,12 @@ export const users = pgTable(
     name: text("name").notNull().default(""),
     image: text("image"),
     emailVerified: boolean("email_verified").notNull().default(false),
+    /** Set while a deletion waits out ACCOUNT_DELETION_GRACE; the sweep deletes the user once it has passed. */
+    deletionScheduledAt: timestamp("deletion_scheduled_at", { withTimezone: true }),
     ...timestamps,
   },
-  (table) => [uniqueIndex("users_username_lower_unique").on(sql`lower(${table.username})`)],
+  (table) => [
+    uniqueIndex("users_username_lower_unique").on(sql`lower(${table.username})`),
+    index("users_deletion_scheduled_at_idx").on(table.deletionScheduledAt).where(sql`${table.deletionScheduledAt} is not null`),
+  ],
 );

@@ -17,11 +17,15 @@ import {
   NewPassword,
   PresentedPassword,
   problem,
+  PublicUserSchema,
   TokenPairSchema,
   Username,
 } from "../schemas.ts";
 
-export type AuthRouteDeps = Pick<Services, "credentials" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit"> & {
+export type AuthRouteDeps = Pick<
+  Services,
+  "config" | "credentials" | "emailVerification" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit"
+> & {
   cookies: CookieJar;
   requireAuth: MiddlewareHandler<AppEnv>;
 };
@@ -30,10 +34,13 @@ const register = createRoute({
   method: "post",
   path: "/register",
   tags: ["auth"],
-  summary: "Create an account and sign in",
+  summary: "Create an account and sign in; a verification mail goes to the address",
   request: { body: jsonBody(z.object({ email: Email, password: NewPassword, username: Username.optional() })) },
   responses: {
-    201: jsonResponse(AuthResultSchema, "Registered; session cookie set"),
+    201: jsonResponse(
+      z.union([AuthResultSchema, z.object({ user: PublicUserSchema })]),
+      "Registered and signed in (session cookie set); with REQUIRE_EMAIL_VERIFICATION, `{user}` only: sign in once verified",
+    ),
     400: problem("VALIDATION_FAILED or INVALID_JSON"),
     403: problem("CSRF_REJECTED"),
     409: problem("EMAIL_TAKEN or USERNAME_TAKEN"),
@@ -50,7 +57,7 @@ const login = createRoute({
     200: jsonResponse(AuthResultSchema, "Signed in; session cookie set"),
     400: problem("VALIDATION_FAILED or INVALID_JSON"),
     401: problem("INVALID_CREDENTIALS, the same for an unknown email and a wrong password"),
-    403: problem("CSRF_REJECTED"),
+    403: problem("CSRF_REJECTED; after a correct password: EMAIL_NOT_VERIFIED or ACCOUNT_PENDING_DELETION"),
   },
 });
 
@@ -108,6 +115,8 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
     .openapi(register, async (c) => {
       const user = await credentials.register(c.req.valid("json"));
       await audit.record("user.registered", { userId: user.id }, auditContext(c));
+      await deps.emailVerification.send(user);
+      if (deps.config.account.requireEmailVerification) return c.json({ user: toPublicUser(user) }, 201);
       return c.json(await signIn(c, user), 201);
     })
     .openapi(login, async (c) => {
@@ -116,6 +125,7 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
         await audit.record("login.failed", { payload: { email } }, auditContext(c));
         throw error;
       });
+      credentials.assertMaySignIn(user);
       await audit.record("login.succeeded", { userId: user.id }, auditContext(c));
       return c.json(await signIn(c, user), 200);
     })

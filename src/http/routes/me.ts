@@ -4,10 +4,11 @@ import type { MiddlewareHandler } from "hono";
 import { toPublicUser } from "../../auth/users.ts";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
+import { auditContext } from "../audit-context.ts";
 import type { CookieJar } from "../cookies.ts";
 import { AUTHENTICATED, Email, jsonBody, jsonResponse, PresentedPassword, problem, PublicUserSchema, Username } from "../schemas.ts";
 
-export type MeRouteDeps = Pick<Services, "profile"> & { cookies: CookieJar; requireAuth: MiddlewareHandler<AppEnv> };
+export type MeRouteDeps = Pick<Services, "profile" | "accountDeletion" | "audit"> & { cookies: CookieJar; requireAuth: MiddlewareHandler<AppEnv> };
 
 const getMe = createRoute({
   method: "get",
@@ -60,6 +61,10 @@ const deleteMe = createRoute({
   request: { body: jsonBody(z.object({ password: PresentedPassword })) },
   responses: {
     204: { description: "Deleted; every token of the user stops working at once" },
+    202: jsonResponse(
+      z.object({ deletionScheduledAt: z.iso.datetime() }),
+      "With ACCOUNT_DELETION_GRACE > 0: scheduled; sessions ended, logins refused, a mail carries a cancel token",
+    ),
     400: problem("VALIDATION_FAILED or INVALID_JSON"),
     401: problem("UNAUTHENTICATED or INVALID_CREDENTIALS (wrong password)"),
     403: problem("CSRF_REJECTED"),
@@ -67,7 +72,7 @@ const deleteMe = createRoute({
 });
 
 /** GET, PUT, DELETE /auth/me. */
-export function createMeRoutes({ profile, cookies, requireAuth }: MeRouteDeps) {
+export function createMeRoutes({ profile, accountDeletion, audit, cookies, requireAuth }: MeRouteDeps) {
   const app = createRouter();
   app.use(requireAuth);
   return app
@@ -82,12 +87,21 @@ export function createMeRoutes({ profile, cookies, requireAuth }: MeRouteDeps) {
       );
     })
     .openapi(updateMe, async (c) => {
-      const updated = await profile.update(c.get("auth").user, c.req.valid("json"));
+      const { user } = c.get("auth");
+      const updated = await profile.update(user, c.req.valid("json"));
+      const changed = { emailChanged: updated.email !== user.email, usernameChanged: updated.username !== user.username };
+      await audit.record("user.updated", { userId: user.id, payload: changed }, auditContext(c));
       return c.json({ user: toPublicUser(updated) }, 200);
     })
     .openapi(deleteMe, async (c) => {
-      await profile.delete(c.get("auth").user.id, c.req.valid("json").password);
+      const { user } = c.get("auth");
+      const deletesAt = await accountDeletion.request(user, c.req.valid("json").password);
       cookies.clear(c);
-      return c.body(null, 204);
+      if (deletesAt === null) {
+        await audit.record("user.deleted", { userId: user.id }, auditContext(c));
+        return c.body(null, 204);
+      }
+      await audit.record("account.deletion_scheduled", { userId: user.id, payload: { deletesAt } }, auditContext(c));
+      return c.json({ deletionScheduledAt: deletesAt.toISOString() }, 202);
     });
 }

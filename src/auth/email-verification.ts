@@ -1,0 +1,47 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { users } from "../db/tables/users.ts";
+import type { MailQueue } from "../delivery/mail-queue.ts";
+import { mails, tokenLink } from "../delivery/templates.ts";
+import type { RevocationBus } from "../sessions/revocation-bus.ts";
+import type { UserRow } from "./users.ts";
+import type { VerificationTokens } from "./verification-tokens.ts";
+
+export type EmailVerificationDeps = {
+  db: Database;
+  tokens: VerificationTokens;
+  mail: MailQueue;
+  bus: RevocationBus;
+  appUrl: string;
+  ttlSeconds: number;
+};
+
+/**
+ * Proof that the user reads the address on file. The token names the address it was sent to, so a link mailed
+ * to an earlier address cannot verify the current one after an email change.
+ */
+export function createEmailVerification({ db, tokens, mail, bus, appUrl, ttlSeconds }: EmailVerificationDeps) {
+  return {
+    async send(user: Pick<UserRow, "id" | "email">): Promise<void> {
+      const token = await tokens.issue("verify-email", JSON.stringify({ userId: user.id, email: user.email }), ttlSeconds);
+      mail.enqueue(mails.verifyEmail(user.email, tokenLink(appUrl, "/verify-email", token), ttlSeconds));
+    },
+
+    /** The verified user, or null for an unknown, used, expired or outdated token. */
+    async verify(token: string): Promise<UserRow | null> {
+      const value = await tokens.consume("verify-email", token);
+      if (value === null) return null;
+      const { userId, email } = JSON.parse(value) as { userId: string; email: string };
+      const [verified] = await db
+        .update(users)
+        .set({ emailVerified: true })
+        .where(and(eq(users.id, userId), eq(users.email, email)))
+        .returning();
+      if (verified === undefined) return null;
+      await bus.publish({ kind: "user", userId });
+      return verified;
+    },
+  };
+}
+
+export type EmailVerification = ReturnType<typeof createEmailVerification>;

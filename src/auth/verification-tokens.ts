@@ -1,0 +1,31 @@
+import { randomBytes } from "node:crypto";
+import type { Auth } from "./better-auth.ts";
+
+export type TokenPurpose = "verify-email" | "cancel-deletion";
+
+/**
+ * Single-use tokens in Better-Auth's verification table. The token is 256 bits from the CSPRNG; Better-Auth stores
+ * only a hash of `purpose:token` (storeIdentifier "hashed") and consumes it atomically: of two parallel uses, one
+ * gets the value and the other null. Expired tokens consume to null.
+ */
+export function createVerificationTokens(auth: Auth) {
+  return {
+    async issue(purpose: TokenPurpose, value: string, ttlSeconds: number): Promise<string> {
+      const token = randomBytes(32).toString("base64url");
+      const { internalAdapter } = await auth.$context;
+      await internalAdapter.createVerificationValue({
+        identifier: `${purpose}:${token}`,
+        value,
+        expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+      });
+      return token;
+    },
+
+    async consume(purpose: TokenPurpose, token: string): Promise<string | null> {
+      const { internalAdapter } = await auth.$context;
+      return (await internalAdapter.consumeVerificationValue(`${purpose}:${token}`))?.value ?? null;
+    },
+  };
+}
+
+export type VerificationTokens = ReturnType<typeof createVerificationTokens>;
