@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schema } from "../../src/db/schema.ts";
+import { tokenFrom } from "../support/smtp-capture.ts";
 import { createTestApp, registerUser, type TestApp } from "../support/test-app.ts";
 import { getTableName } from "drizzle-orm";
 
@@ -28,6 +29,13 @@ describe("credentials at rest", () => {
     const registered = await registerUser(t);
     const login = await (await t.request("POST", "/auth/login", registered.account)).json();
     const refreshed = await (await t.request("POST", "/auth/refresh", { refreshToken: login.refreshToken })).json();
+    await t.request("POST", "/auth/forgot-password", { email: registered.account.email });
+    await t.services.mail.drain();
+    const mailed = (subject: string, path: string) => {
+      const mail = t.sentMail.find((m) => m.to === registered.account.email && m.subject === subject);
+      if (mail === undefined) throw new Error(`no "${subject}" mail`);
+      return tokenFrom(mail, path);
+    };
     const secrets = [
       registered.accessToken,
       registered.refreshToken,
@@ -38,6 +46,8 @@ describe("credentials at rest", () => {
       refreshed.accessToken,
       refreshed.refreshToken,
       registered.account.password,
+      mailed("Reset your password", "/reset-password"),
+      mailed("Confirm your email address", "/verify-email"),
     ];
     const dump = await dumpDatabase();
     expect(dump).toContain(registered.user.id); // the dump did read the rows

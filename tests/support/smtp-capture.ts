@@ -67,7 +67,7 @@ export async function startSmtpCapture() {
 export type SmtpCapture = Awaited<ReturnType<typeof startSmtpCapture>>;
 
 /** The token of a link like `${APP_URL}/reset-password?token=...` in a message's text. */
-export function tokenFrom(mail: CapturedMail, path: string): string {
+export function tokenFrom(mail: { text: string }, path: string): string {
   const match = new RegExp(`${path.replace(/\//g, "\\/")}\\?token=([A-Za-z0-9_%-]+)`).exec(mail.text);
   if (!match?.[1]) throw new Error(`no ${path} link in: ${mail.text}`);
   return decodeURIComponent(match[1]);
