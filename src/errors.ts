@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: "The request is not valid" },
   INVALID_JSON: { status: 400, title: "The request body is not valid JSON" },
+  PASSWORD_TOO_COMMON: { status: 400, title: "The password is too common or too easy to guess" },
   UNAUTHENTICATED: { status: 401, title: "Authentication is required" },
   INVALID_CREDENTIALS: { status: 401, title: "The credentials are not valid" },
   INVALID_REFRESH_TOKEN: { status: 401, title: "The refresh token is not valid" },
@@ -16,6 +17,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, title: "Not found" },
   EMAIL_TAKEN: { status: 409, title: "The email address is already registered" },
   USERNAME_TAKEN: { status: 409, title: "The username is already taken" },
+  IP_BLOCKED: { status: 403, title: "Requests from this address are not accepted" },
+  RATE_LIMITED: { status: 429, title: "Too many requests; try again later" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The request body must be application/json" },
   DEPENDENCY_UNAVAILABLE: { status: 503, title: "A dependency is unavailable" },

@@ -1,10 +1,17 @@
+import { createBlocklist } from "./abuse/blocklist.ts";
+import { createRateLimitStore } from "./abuse/create-store.ts";
+import { createLimiter } from "./abuse/limiter.ts";
+import type { RateLimitStore } from "./abuse/rate-limit-store.ts";
 import { createAccountDeletion } from "./auth/account-deletion.ts";
 import { createAuth } from "./auth/better-auth.ts";
+import { loadBreachedList } from "./auth/breached-passwords.ts";
 import { startDeletionSweep } from "./auth/deletion-sweep.ts";
 import { createCredentialService } from "./auth/credentials.ts";
 import { createEmailVerification } from "./auth/email-verification.ts";
 import { createPasswordChecker, type PasswordHasher } from "./auth/password.ts";
+import { createPasswordPolicy } from "./auth/password-policy.ts";
 import { createPasswordReset } from "./auth/password-reset.ts";
+import { createPwnedPasswordsCheck } from "./auth/pwned-passwords.ts";
 import { createProfileService } from "./auth/profile.ts";
 import { createVerificationTokens } from "./auth/verification-tokens.ts";
 import type { AppConfig } from "./config/config.ts";
@@ -33,12 +40,14 @@ export type ServiceDeps = {
   mailer: Mailer;
   /** Retries of a failed send; tests make them quick. */
   mailRetry?: MailQueueOptions;
+  /** Overrides the store RATE_LIMIT_STORE would pick (tests point it at an unreachable Redis). */
+  rateLimitStore?: RateLimitStore;
 };
 
 const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
 
 /** Wires the services over a migrated database and a connected bus. Everything is built here, nothing at import time. */
-export async function createServices({ config, database, bus, hasher, logger, mailer, mailRetry }: ServiceDeps) {
+export async function createServices({ config, database, bus, hasher, logger, mailer, mailRetry, ...overrides }: ServiceDeps) {
   const { db } = database;
   const mail = createMailQueue(mailer, logger, mailRetry ?? { attempts: 5, firstRetryDelayMs: 1_000 });
   const auth = createAuth({
@@ -48,6 +57,11 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     logger,
     onPasswordResetRequested: (email, token) =>
       mail.enqueue(mails.passwordReset(email, tokenLink(config.appUrl, "/reset-password", token), config.account.resetTokenTtlSeconds)),
+  });
+  const passwordPolicy = createPasswordPolicy({
+    minLength: config.passwords.minLength,
+    isCommon: async (password) => (await loadBreachedList()).has(password),
+    isPwned: config.passwords.hibp === null ? undefined : createPwnedPasswordsCheck({ ...config.passwords.hibp, logger }),
   });
   const credentials = createCredentialService({
     auth,
@@ -78,6 +92,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     appUrl: config.appUrl,
     graceSeconds: config.account.deletionGraceSeconds,
   });
+  const rateLimitStore = overrides.rateLimitStore ?? createRateLimitStore(config, db);
   const stopDeletionSweep = startDeletionSweep(accountDeletion, config.account.deletionSweepIntervalSeconds, logger);
   const metrics = createMetrics({
     countActiveSessions: () => countActiveSessions(db),
@@ -96,18 +111,22 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     audit: createAuditLog(db, logger, metrics.countSecurityEvent),
     mail,
     emailVerification,
-    passwordReset: createPasswordReset(auth, bus),
+    passwordPolicy,
+    passwordReset: createPasswordReset(auth, bus, passwordPolicy),
     accountDeletion,
     profile: createProfileService({ db, credentials, emailVerification, mail, bus }),
     sessions,
     sessionValidator: createSessionValidator({ sessions, cache: createSessionCache(SESSION_CACHE), bus, logger }),
     rotateRefreshToken: createRefreshRotation({ db, bus, policy: config.tokens, authSecret: config.authSecret }),
     signingKeys,
-    /** Stops the background work (key reloads, deletion sweep) and lets queued mail finish. */
+    limiter: createLimiter(rateLimitStore, config.abuse.rules, logger),
+    isBlocked: createBlocklist(config.abuse.blocklistCidrs),
+    /** Stops the background work (key reloads, deletion sweep), lets queued mail finish, closes the limiter's store. */
     async close() {
       signingKeys.close();
       stopDeletionSweep();
       await mail.drain();
+      await rateLimitStore.close();
     },
     accessTokens: createAccessTokens(signingKeys, {
       issuer: config.tokens.issuer,

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { RateLimitRules } from "../abuse/rules.ts";
 import type { Env } from "./env.ts";
 
 export type DatabaseConfig =
@@ -38,6 +39,12 @@ export type AppConfig = {
     deletionGraceSeconds: number;
     deletionSweepIntervalSeconds: number;
   };
+  abuse: {
+    rules: RateLimitRules;
+    /** Where counters live: one process (memory), or shared by instances (postgres, redis). */
+    store: "memory" | "postgres" | "redis";
+    blocklistCidrs: string[];
+  };
   /** Unset: revocations travel over PostgreSQL (or stay in-process on the embedded database). */
   redisUrl: string | null;
   revocationHeartbeatMs: number;
@@ -51,6 +58,8 @@ export type AppConfig = {
   maxBodyBytes: number;
   /** `port` null: /metrics is on the main listener (when enabled). */
   metrics: { enabled: boolean; port: number | null };
+  /** `hibp` null: only the offline list is consulted. */
+  passwords: { minLength: number; hibp: { apiUrl: string; timeoutMs: number } | null };
 };
 
 /** Derives the application configuration from a validated environment; no I/O. */
@@ -88,6 +97,7 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
       deletionGraceSeconds: env.ACCOUNT_DELETION_GRACE,
       deletionSweepIntervalSeconds: env.DELETION_SWEEP_INTERVAL,
     },
+    abuse: { rules: env.rateLimitRules, store: rateLimitStore(env), blocklistCidrs: env.BLOCKLIST_CIDRS },
     redisUrl: env.REDIS_URL ?? null,
     revocationHeartbeatMs: env.REVOCATION_HEARTBEAT_MS,
     cookies: {
@@ -99,7 +109,18 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
     },
     maxBodyBytes: 64 * 1024,
     metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_ENABLED ? (env.METRICS_PORT ?? null) : null },
+    passwords: {
+      minLength: env.PASSWORD_MIN_LENGTH,
+      hibp: env.HIBP_ENABLED ? { apiUrl: env.HIBP_API_URL, timeoutMs: env.HIBP_TIMEOUT_MS } : null,
+    },
   };
+}
+
+/** auto: Redis when configured, else the PostgreSQL server, else (embedded, one process) memory. */
+function rateLimitStore(env: Env): AppConfig["abuse"]["store"] {
+  if (env.RATE_LIMIT_STORE !== "auto") return env.RATE_LIMIT_STORE;
+  if (env.REDIS_URL !== undefined) return "redis";
+  return env.DATABASE_URL !== undefined && env.DATABASE_URL !== "memory://" ? "postgres" : "memory";
 }
 
 function resolveDatabase(url: string | undefined, dataDir: string): DatabaseConfig {

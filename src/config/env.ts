@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from "../auth/password-policy.ts";
+import { parseCidr } from "../abuse/blocklist.ts";
+import { DEFAULT_RULES, parseRule, type RateLimitRules, RULE_NAMES, ruleVariable } from "../abuse/rules.ts";
 
 /** Raised when the environment is invalid; `problems` names every bad variable at once. */
 export class ConfigError extends Error {
@@ -85,9 +88,43 @@ const envSchema = z.object({
   METRICS_ENABLED: flag(true),
   /** Set: /metrics is served on this port (same HOST) instead of the main one, so it can stay private. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /** Counted in characters (code points) after NFKC; only raised from OWASP's 8 (15 suits password-only logins). */
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(PASSWORD_MIN_LENGTH_FLOOR).max(PASSWORD_MAX_LENGTH).default(PASSWORD_MIN_LENGTH_FLOOR),
+  /** Also ask Have I Been Pwned (k-anonymity: 5 hex digits of a SHA-1 leave the server); off, nothing leaves it. */
+  HIBP_ENABLED: flag(false),
+  HIBP_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.pwnedpasswords.com"),
+  HIBP_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(1_500),
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** RATE_LIMIT_LOGIN_ACCOUNT="10/900" (max per window seconds) or "off", one variable per rule. */
+const rateLimitRules = z
+  .object(Object.fromEntries(RULE_NAMES.map((name) => [ruleVariable(name), z.string().optional()])))
+  .transform((values, ctx) => {
+    const rules: RateLimitRules = { ...DEFAULT_RULES };
+    for (const name of RULE_NAMES) {
+      const raw = values[ruleVariable(name)];
+      if (raw === undefined) continue;
+      const rule = parseRule(raw);
+      if (rule === undefined) ctx.addIssue({ code: "custom", path: [ruleVariable(name)], message: 'must be "max/windowSeconds" (e.g. 10/900) or "off"' });
+      else rules[name] = rule;
+    }
+    return rules;
+  });
+
+const abuseSchema = z.object({
+  RATE_LIMIT_STORE: z.enum(["auto", "memory", "postgres", "redis"]).default("auto"),
+  /** Comma-separated CIDRs (IPv4 and IPv6) answered with 403 before any other work. */
+  BLOCKLIST_CIDRS: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const cidrs = value.split(",").map((part) => part.trim()).filter(Boolean);
+      for (const cidr of cidrs) if (parseCidr(cidr) === null) ctx.addIssue({ code: "custom", message: `"${cidr}" is not a CIDR like 203.0.113.0/24` });
+      return cidrs;
+    }),
+});
+
+export type Env = z.infer<typeof envSchema> & z.infer<typeof abuseSchema> & { rateLimitRules: RateLimitRules };
 
 /**
  * Validates the environment. Empty (or blank) values count as unset, so `PORT=` in an env file means "default".
@@ -97,11 +134,14 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const present = Object.fromEntries(
     Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== ""),
   );
-  const result = envSchema.safeParse(present);
-  const problems = result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  const results = [envSchema.safeParse(present), abuseSchema.safeParse(present), rateLimitRules.safeParse(present)] as const;
+  const problems = results.flatMap((result) =>
+    result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+  );
   problems.push(...crossFieldProblems(present));
-  if (!result.success || problems.length > 0) throw new ConfigError(problems);
-  return result.data;
+  const [base, abuse, rules] = results;
+  if (!base.success || !abuse.success || !rules.success || problems.length > 0) throw new ConfigError(problems);
+  return { ...base.data, ...abuse.data, rateLimitRules: rules.data };
 }
 
 /** Rules that span variables, checked on the raw values so they are reported alongside the schema's problems. */
@@ -115,6 +155,9 @@ function crossFieldProblems(present: Record<string, string | undefined>): string
   }
   if (present.NODE_ENV === "production" && present.APP_URL === undefined) {
     problems.push("APP_URL: must be set in production (it is the token issuer and the allowed browser origin)");
+  }
+  if (present.RATE_LIMIT_STORE === "redis" && present.REDIS_URL === undefined) {
+    problems.push("RATE_LIMIT_STORE: redis needs REDIS_URL");
   }
   const refreshTtl = Number(present.REFRESH_TOKEN_TTL ?? 30 * 86_400);
   const maxAge = Number(present.SESSION_MAX_AGE ?? 90 * 86_400);

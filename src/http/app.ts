@@ -3,6 +3,7 @@ import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { createCookieJar } from "./cookies.ts";
+import { blocklist, unauthenticatedLimit } from "./middleware/abuse-guard.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { limitBodySize } from "./middleware/body-limit.ts";
 import { clientIp, type SocketAddressReader } from "./middleware/client-ip.ts";
@@ -13,6 +14,7 @@ import { requestLog } from "./middleware/request-log.ts";
 import { requestMetrics } from "./middleware/request-metrics.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { createErrorHandler, problemResponse } from "./on-error.ts";
+import { createRequestLimits } from "./request-limits.ts";
 import { createRouter } from "./router.ts";
 import { VERSION } from "../version.ts";
 import { createAccountRoutes } from "./routes/account.ts";
@@ -30,7 +32,8 @@ export type AppOptions = { readSocketAddress: SocketAddressReader };
 export function createApp(services: Services, options: AppOptions) {
   const { config } = services;
   const cookies = createCookieJar(config.cookies);
-  const requireAuth = authenticate({ accessTokens: services.accessTokens, sessionValidator: services.sessionValidator, cookies });
+  const limits = createRequestLimits(services.limiter, services.audit);
+  const requireAuth = authenticate({ accessTokens: services.accessTokens, sessionValidator: services.sessionValidator, cookies, limits });
 
   const app = createRouter();
   app.use(requestId);
@@ -39,15 +42,17 @@ export function createApp(services: Services, options: AppOptions) {
   app.use(requestLog(services.logger));
   if (config.metrics.enabled) app.use(requestMetrics(services.metrics));
   app.use(securityHeaders);
+  app.use(blocklist(services.isBlocked));
   app.use(corsAllowlist(config.allowedOrigins));
   app.use(limitBodySize(config.maxBodyBytes));
   app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }));
+  app.use(unauthenticatedLimit(limits, config.cookies.sessionName));
 
   const readiness = { pingDatabase: () => services.database.ping(), isRevocationBusConnected: () => services.bus.isConnected() };
   const routes = app
-    .route("/auth", createAuthRoutes({ ...services, cookies, requireAuth }))
-    .route("/auth", createAccountRoutes({ ...services, requireAuth }))
-    .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth }))
+    .route("/auth", createAuthRoutes({ ...services, cookies, requireAuth, limits }))
+    .route("/auth", createAccountRoutes({ ...services, requireAuth, limits }))
+    .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth, limits }))
     .route("/auth/sessions", createSessionRoutes({ ...services, requireAuth }))
     .route("/", createHealthRoutes(readiness))
     .route("/", createWellKnownRoutes(services.signingKeys));

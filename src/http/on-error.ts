@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { headersFor } from "../abuse/limiter.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -24,6 +25,9 @@ export function problemResponse(c: Context<AppEnv>, error: AppError): Response {
     ...(error.errors ? { errors: error.errors } : {}),
   };
   const headers = new Headers({ "Content-Type": "application/problem+json", ...error.headers });
+  // A failed attempt on a limited route still tells the client where it stands.
+  const limit = c.get("rateLimit");
+  if (limit !== undefined && !headers.has("RateLimit")) for (const [name, value] of Object.entries(headersFor(limit))) headers.set(name, value);
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
 

@@ -19,7 +19,9 @@ export type AuditEventType =
   | "email.verification_sent"
   | "email.verified"
   | "account.deletion_scheduled"
-  | "account.deletion_cancelled";
+  | "account.deletion_cancelled"
+  | "account.locked"
+  | "rate_limit.exceeded";
 
 /** Who did it: taken from the request. */
 export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };

@@ -1,4 +1,6 @@
-import { createArgon2Hasher } from "../../src/auth/password.ts";
+import { RULE_NAMES, ruleVariable } from "../../src/abuse/rules.ts";
+import type { RateLimitStore } from "../../src/abuse/rate-limit-store.ts";
+import { createArgon2Hasher, type PasswordHasher } from "../../src/auth/password.ts";
 import type { PublicUser } from "../../src/auth/users.ts";
 import { buildConfig } from "../../src/config/config.ts";
 import { parseEnv } from "../../src/config/env.ts";
@@ -21,11 +23,16 @@ export const TEST_CLIENT_IP = "192.0.2.10";
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** createApp over a fresh migrated database (PGlite in memory, or real PostgreSQL in the postgres tier). */
-export async function createTestApp(env: Record<string, string> = {}, options: { mailer?: Mailer; logger?: Logger } = {}) {
+export type TestAppOptions = { mailer?: Mailer; logger?: Logger; hasher?: PasswordHasher; rateLimitStore?: RateLimitStore };
+
+export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}) {
   const testDb = await openTestDatabase();
   const database = testDb.handle;
   const config = {
-    ...buildConfig(parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...redisTier(), ...env }), TEST_AUTH_SECRET),
+    ...buildConfig(
+      parseEnv({ NODE_ENV: "test", APP_URL: TEST_ORIGIN, LOG_LEVEL: "silent", ...RATE_LIMITS_OFF, ...redisTier(), ...env }),
+      TEST_AUTH_SECRET,
+    ),
     database: testDb.config,
   };
   // Silent unless a test passes a logger to capture what the app logs.
@@ -37,9 +44,10 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
     config,
     database,
     bus,
-    hasher: fastHasher,
+    hasher: options.hasher ?? fastHasher,
     logger,
     mailer,
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
     mailRetry: { attempts: 3, firstRetryDelayMs: 20 },
   });
   const app = createApp(services, { readSocketAddress: () => TEST_CLIENT_IP });
@@ -63,6 +71,12 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
     },
   };
 }
+
+/**
+ * Functional tests register and sign in hundreds of times from one address; the rate limits are off unless a
+ * test turns a rule on (tests/http/rate-limits.test.ts).
+ */
+const RATE_LIMITS_OFF = Object.fromEntries(RULE_NAMES.map((name) => [ruleVariable(name), "off"]));
 
 /** In the http-redis tier, revocations travel over the Redis named by TEST_REDIS_URL. */
 function redisTier(): Record<string, string> {

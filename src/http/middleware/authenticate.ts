@@ -4,10 +4,16 @@ import type { SessionValidator } from "../../sessions/session-validator.ts";
 import type { AccessTokens } from "../../tokens/access-token.ts";
 import type { AppEnv, Authentication } from "../app-env.ts";
 import type { CookieJar } from "../cookies.ts";
+import type { RequestLimits } from "../request-limits.ts";
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
-export type AuthenticateDeps = { accessTokens: AccessTokens; sessionValidator: SessionValidator; cookies: CookieJar };
+export type AuthenticateDeps = {
+  accessTokens: AccessTokens;
+  sessionValidator: SessionValidator;
+  cookies: CookieJar;
+  limits: RequestLimits;
+};
 
 function unauthenticated(): AppError {
   return new AppError("UNAUTHENTICATED", { headers: { "WWW-Authenticate": 'Bearer realm="servauth"' } });
@@ -18,9 +24,11 @@ function unauthenticated(): AppError {
  * is checked on every request (from the cache while the revocation bus vouches for it), so logout, revocation
  * and account deletion end access at once, not when the JWT expires.
  */
-export function authenticate({ accessTokens, sessionValidator, cookies }: AuthenticateDeps) {
+export function authenticate({ accessTokens, sessionValidator, cookies, limits }: AuthenticateDeps) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    c.set("auth", await resolve(c.req.header("authorization"), cookies.readSession(c)));
+    const auth = await resolve(c.req.header("authorization"), cookies.readSession(c));
+    c.set("auth", auth);
+    await limits.consume(c, "authenticatedSession", auth.session.id);
     await next();
   });
 

@@ -12,7 +12,7 @@ export function corsAllowlist(allowedOrigins: ReadonlySet<string>) {
     credentials: true,
     allowMethods: ["GET", "POST", "PUT", "DELETE"],
     allowHeaders: ["Content-Type", "Authorization", "X-Request-Id"],
-    exposeHeaders: ["X-Request-Id", "Retry-After"],
+    exposeHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
     maxAge: 600,
   });
   return createMiddleware<AppEnv>(async (c, next) => {

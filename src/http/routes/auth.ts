@@ -8,6 +8,7 @@ import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { auditContext } from "../audit-context.ts";
 import type { CookieJar } from "../cookies.ts";
+import type { RequestLimits } from "../request-limits.ts";
 import {
   AUTHENTICATED,
   AuthResultSchema,
@@ -24,10 +25,11 @@ import {
 
 export type AuthRouteDeps = Pick<
   Services,
-  "config" | "credentials" | "emailVerification" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit"
+  "config" | "credentials" | "passwordPolicy" | "emailVerification" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit"
 > & {
   cookies: CookieJar;
   requireAuth: MiddlewareHandler<AppEnv>;
+  limits: RequestLimits;
 };
 
 const register = createRoute({
@@ -41,7 +43,7 @@ const register = createRoute({
       z.union([AuthResultSchema, z.object({ user: PublicUserSchema })]),
       "Registered and signed in (session cookie set); with REQUIRE_EMAIL_VERIFICATION, `{user}` only: sign in once verified",
     ),
-    400: problem("VALIDATION_FAILED or INVALID_JSON"),
+    400: problem("VALIDATION_FAILED, INVALID_JSON, or PASSWORD_TOO_COMMON (a common or breached password, or one containing the email's name)"),
     403: problem("CSRF_REJECTED"),
     409: problem("EMAIL_TAKEN or USERNAME_TAKEN"),
   },
@@ -58,6 +60,7 @@ const login = createRoute({
     400: problem("VALIDATION_FAILED or INVALID_JSON"),
     401: problem("INVALID_CREDENTIALS, the same for an unknown email and a wrong password"),
     403: problem("CSRF_REJECTED; after a correct password: EMAIL_NOT_VERIFIED or ACCOUNT_PENDING_DELETION"),
+    429: problem("RATE_LIMITED: too many attempts for this account or from this address (Retry-After)"),
   },
 });
 
@@ -90,7 +93,7 @@ const refresh = createRoute({
 
 /** POST /auth/register, /login, /logout, /refresh. */
 export function createAuthRoutes(deps: AuthRouteDeps) {
-  const { credentials, sessions, accessTokens, cookies, audit } = deps;
+  const { credentials, sessions, accessTokens, cookies, audit, limits } = deps;
 
   async function signIn(c: Context<AppEnv>, user: UserRow) {
     const context = auditContext(c);
@@ -113,7 +116,10 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
 
   return createRouter()
     .openapi(register, async (c) => {
-      const user = await credentials.register(c.req.valid("json"));
+      const input = c.req.valid("json");
+      await limits.consume(c, "registerIp", c.get("clientIp"));
+      await deps.passwordPolicy.assertAcceptable(input.password, { email: input.email, field: "password" });
+      const user = await credentials.register(input);
       await audit.record("user.registered", { userId: user.id }, auditContext(c));
       await deps.emailVerification.send(user);
       if (deps.config.account.requireEmailVerification) return c.json({ user: toPublicUser(user) }, 201);
@@ -121,10 +127,17 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
     })
     .openapi(login, async (c) => {
       const { email, password } = c.req.valid("json");
+      const ip = c.get("clientIp");
+      await limits.consume(c, "loginIp", ip);
+      await limits.assertBelow(c, "stuffingIp", ip);
+      // Counted before the password is checked: past the limit, no argon2 work is done for anyone.
+      await limits.consume(c, "loginAccount", email);
       const user = await credentials.verifyPassword(email, password).catch(async (error: unknown) => {
         await audit.record("login.failed", { payload: { email } }, auditContext(c));
+        await limits.countDistinct(c, "stuffingIp", ip, email);
         throw error;
       });
+      await limits.reset("loginAccount", email);
       credentials.assertMaySignIn(user);
       await audit.record("login.succeeded", { userId: user.id }, auditContext(c));
       return c.json(await signIn(c, user), 200);
@@ -146,6 +159,9 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
         throw new AppError("REFRESH_TOKEN_REUSED");
       }
       if (result.status === "invalid") throw new AppError("INVALID_REFRESH_TOKEN");
+      // Counted after the exchange, once the session is known; a refused client may retry with the same token
+      // inside the grace window and gets the same pair.
+      await limits.consume(c, "refreshSession", result.session.id);
       const { session, refreshToken, retried } = result;
       await audit.record("token.refreshed", { userId: session.userId, sessionId: session.id, payload: { retried } }, auditContext(c));
       if (fromBody === undefined) cookies.set(c, { refreshToken }, sessions.absoluteExpiry(session.createdAt));

@@ -6,9 +6,14 @@ import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { auditContext } from "../audit-context.ts";
 import type { CookieJar } from "../cookies.ts";
+import type { RequestLimits } from "../request-limits.ts";
 import { AUTHENTICATED, Email, jsonBody, jsonResponse, PresentedPassword, problem, PublicUserSchema, Username } from "../schemas.ts";
 
-export type MeRouteDeps = Pick<Services, "profile" | "accountDeletion" | "audit"> & { cookies: CookieJar; requireAuth: MiddlewareHandler<AppEnv> };
+export type MeRouteDeps = Pick<Services, "profile" | "accountDeletion" | "audit"> & {
+  cookies: CookieJar;
+  requireAuth: MiddlewareHandler<AppEnv>;
+  limits: RequestLimits;
+};
 
 const getMe = createRoute({
   method: "get",
@@ -72,7 +77,7 @@ const deleteMe = createRoute({
 });
 
 /** GET, PUT, DELETE /auth/me. */
-export function createMeRoutes({ profile, accountDeletion, audit, cookies, requireAuth }: MeRouteDeps) {
+export function createMeRoutes({ profile, accountDeletion, audit, cookies, requireAuth, limits }: MeRouteDeps) {
   const app = createRouter();
   app.use(requireAuth);
   return app
@@ -88,14 +93,21 @@ export function createMeRoutes({ profile, accountDeletion, audit, cookies, requi
     })
     .openapi(updateMe, async (c) => {
       const { user } = c.get("auth");
-      const updated = await profile.update(user, c.req.valid("json"));
+      const change = c.req.valid("json");
+      // Re-authentication is a credential check like a login: same per-account limit.
+      const reauthenticates = change.email !== undefined && change.email !== user.email;
+      if (reauthenticates) await limits.consume(c, "loginAccount", user.email);
+      const updated = await profile.update(user, change);
+      if (reauthenticates) await limits.reset("loginAccount", user.email);
       const changed = { emailChanged: updated.email !== user.email, usernameChanged: updated.username !== user.username };
       await audit.record("user.updated", { userId: user.id, payload: changed }, auditContext(c));
       return c.json({ user: toPublicUser(updated) }, 200);
     })
     .openapi(deleteMe, async (c) => {
       const { user } = c.get("auth");
+      await limits.consume(c, "loginAccount", user.email);
       const deletesAt = await accountDeletion.request(user, c.req.valid("json").password);
+      await limits.reset("loginAccount", user.email);
       cookies.clear(c);
       if (deletesAt === null) {
         await audit.record("user.deleted", { userId: user.id }, auditContext(c));

@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import { AppError } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { RateLimitStore, WindowCount } from "./rate-limit-store.ts";
+import { FAIL_MODES, type LimitRule, type RateLimitRules, type RuleName } from "./rules.ts";
+
+/** The cause of a RATE_LIMITED error: which rule, and whether this is the window's first refusal (for audit). */
+export type RateLimitRefusal = { rule: RuleName; firstInWindow: boolean };
+
+/** What a limited response advertises (draft-ietf-httpapi-ratelimit-headers, the "RateLimit" field of draft 7). */
+export type LimitState = { rule: LimitRule; remaining: number; resetAt: number };
+
+export type Limiter = ReturnType<typeof createLimiter>;
+
+/**
+ * Applies the rules over a store. Subjects (emails, IPs, session ids) are hashed into keys, so a store dump
+ * lists no addresses. A store failure follows the rule's fail mode: closed answers 503 with Retry-After, open
+ * lets the request pass; either way it is logged.
+ */
+export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logger: Logger) {
+  const keyOf = (name: RuleName, subject: string) =>
+    `${name}:${createHash("sha256").update(subject.toLowerCase()).digest("base64url").slice(0, 22)}`;
+
+  function unavailable(name: RuleName, error: unknown): null {
+    logger.error({ err: error, rule: name }, `rate-limit store unavailable; failing ${FAIL_MODES[name]}`);
+    if (FAIL_MODES[name] === "closed") throw new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" } });
+    return null;
+  }
+
+  function refuse(name: RuleName, rule: LimitRule, window: WindowCount): never {
+    const retryAfter = Math.max(Math.ceil((window.resetAt - Date.now()) / 1000), 1);
+    const firstInWindow = window.count === rule.max + 1;
+    if (firstInWindow) logger.warn({ rule: name }, "rate limit reached");
+    throw new AppError("RATE_LIMITED", {
+      headers: { "Retry-After": String(retryAfter), ...headersFor({ rule, remaining: 0, resetAt: window.resetAt }) },
+      cause: { rule: name, firstInWindow } satisfies RateLimitRefusal,
+    });
+  }
+
+  /** Counts a hit; RATE_LIMITED past the limit. Returns the state for the response headers (null: rule off). */
+  async function consume(name: RuleName, subject: string): Promise<LimitState | null> {
+    const rule = rules[name];
+    if (rule === null) return null;
+    let window: WindowCount;
+    try {
+      window = await store.hit(keyOf(name, subject), rule.windowSeconds * 1000);
+    } catch (error) {
+      return unavailable(name, error);
+    }
+    if (window.count > rule.max) refuse(name, rule, window);
+    return { rule, remaining: rule.max - window.count, resetAt: window.resetAt };
+  }
+
+  return {
+    consume,
+
+    /** RATE_LIMITED if the subject is already at the limit, without counting (checks before costly work). */
+    async assertBelow(name: RuleName, subject: string): Promise<void> {
+      const rule = rules[name];
+      if (rule === null) return;
+      let count: number;
+      try {
+        count = await store.peek(keyOf(name, subject));
+      } catch (error) {
+        unavailable(name, error);
+        return;
+      }
+      if (count >= rule.max) refuse(name, rule, { count, resetAt: Date.now() + rule.windowSeconds * 1000 });
+    },
+
+    /**
+     * Counts `member` towards the subject's number of distinct members in the window (e.g. how many different
+     * accounts one IP failed against); RATE_LIMITED past the limit.
+     */
+    async countDistinct(name: RuleName, subject: string, member: string): Promise<void> {
+      const rule = rules[name];
+      if (rule === null) return;
+      let first: boolean;
+      try {
+        first = (await store.hit(keyOf(name, `${subject}\u0000${member}`), rule.windowSeconds * 1000)).count === 1;
+      } catch (error) {
+        unavailable(name, error);
+        return;
+      }
+      if (first) await consume(name, subject);
+    },
+
+    /** Forgets the subject's count (a successful login, `servauth users unlock`). */
+    async reset(name: RuleName, subject: string): Promise<void> {
+      try {
+        await store.reset(keyOf(name, subject));
+      } catch (error) {
+        logger.error({ err: error, rule: name }, "rate-limit counter not reset");
+      }
+    },
+  };
+}
+
+/** `RateLimit: limit=10, remaining=7, reset=840` and `RateLimit-Policy: 10;w=900`. */
+export function headersFor(state: LimitState): Record<string, string> {
+  const reset = Math.max(Math.ceil((state.resetAt - Date.now()) / 1000), 0);
+  return {
+    RateLimit: `limit=${state.rule.max}, remaining=${Math.max(state.remaining, 0)}, reset=${reset}`,
+    "RateLimit-Policy": `${state.rule.max};w=${state.rule.windowSeconds}`,
+  };
+}

@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import { headersFor, type LimitState, type Limiter, type RateLimitRefusal } from "../abuse/limiter.ts";
+import type { RuleName } from "../abuse/rules.ts";
+import { AppError } from "../errors.ts";
+import type { AuditLog } from "../observability/audit.ts";
+import type { AppEnv, Authentication } from "./app-env.ts";
+import { auditContext } from "./audit-context.ts";
+
+/**
+ * The limiter as handlers use it: subjects come from the request, the tightest rule's state is advertised in
+ * RateLimit headers, and the first refusal of each window goes to the audit log (later ones would only flood it).
+ * A request without a known address (in-process calls with no socket) is not IP-limited rather than being
+ * lumped into one shared "unknown" bucket.
+ */
+export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
+  async function guarded(c: Context<AppEnv>, check: () => Promise<void>): Promise<void> {
+    try {
+      await check();
+    } catch (error) {
+      const refusal = error instanceof AppError && error.code === "RATE_LIMITED" ? (error.cause as RateLimitRefusal) : null;
+      if (refusal?.firstInWindow) {
+        const type = refusal.rule === "loginAccount" ? "account.locked" : "rate_limit.exceeded";
+        await audit.record(type, { userId: (c.get("auth") as Authentication | undefined)?.user.id ?? null, payload: { rule: refusal.rule } }, auditContext(c));
+      }
+      throw error;
+    }
+  }
+
+  function advertise(c: Context<AppEnv>, state: LimitState) {
+    const current = c.get("rateLimit");
+    if (current !== undefined && current.remaining <= state.remaining) return;
+    c.set("rateLimit", state);
+    for (const [name, value] of Object.entries(headersFor(state))) c.header(name, value);
+  }
+
+  return {
+    consume: (c: Context<AppEnv>, name: RuleName, subject: string | null) =>
+      guarded(c, async () => {
+        if (subject === null) return;
+        const state = await limiter.consume(name, subject);
+        if (state !== null) advertise(c, state);
+      }),
+    assertBelow: (c: Context<AppEnv>, name: RuleName, subject: string | null) =>
+      guarded(c, async () => {
+        if (subject !== null) await limiter.assertBelow(name, subject);
+      }),
+    countDistinct: (c: Context<AppEnv>, name: RuleName, subject: string | null, member: string) =>
+      guarded(c, async () => {
+        if (subject !== null) await limiter.countDistinct(name, subject, member);
+      }),
+    reset: (name: RuleName, subject: string) => limiter.reset(name, subject),
+  };
+}
+
+export type RequestLimits = ReturnType<typeof createRequestLimits>;

@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLimiter } from "../../src/abuse/limiter.ts";
+import { createMemoryRateLimitStore, type RateLimitStore } from "../../src/abuse/rate-limit-store.ts";
+import { createPostgresRateLimitStore } from "../../src/abuse/rate-limit-store-postgres.ts";
+import { createRedisRateLimitStore } from "../../src/abuse/rate-limit-store-redis.ts";
+import { DEFAULT_RULES } from "../../src/abuse/rules.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { openTestDatabase, type TestDatabase } from "../support/test-database.ts";
+
+let database: TestDatabase;
+const stores: Array<[string, () => RateLimitStore]> = [
+  ["memory", () => createMemoryRateLimitStore()],
+  // PGlite in the http tier, a real PostgreSQL server in the postgres tiers.
+  [`postgres (${process.env.SERVAUTH_TEST_DB ?? "pglite"})`, () => createPostgresRateLimitStore(database.handle.db)],
+  ...(process.env.TEST_REDIS_URL ? [["redis", () => createRedisRateLimitStore(process.env.TEST_REDIS_URL ?? "")] as [string, () => RateLimitStore]] : []),
+];
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(async () => {
+  await database.close();
+});
+
+describe.each(stores)("the %s rate-limit store", (_name, create) => {
+  let store: RateLimitStore;
+  beforeAll(() => {
+    store = create();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it("lets exactly 10 of 200 concurrent hits through a limit of 10", async () => {
+    const limiter = createLimiter(store, { ...DEFAULT_RULES, registerIp: { max: 10, windowSeconds: 60 } }, createLogger({ level: "silent" }));
+    const subject = randomUUID();
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, () => limiter.consume("registerIp", subject)));
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(10);
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    expect(refused).toHaveLength(190);
+    expect(refused.every((o) => (o.reason as { code?: string }).code === "RATE_LIMITED")).toBe(true);
+  });
+
+  it("counts each hit once, peeks without counting, and resets", async () => {
+    const key = `test:${randomUUID()}`;
+    const counts = (await Promise.all(Array.from({ length: 5 }, () => store.hit(key, 60_000)))).map((w) => w.count).sort();
+    expect(counts).toEqual([1, 2, 3, 4, 5]);
+    expect(await store.peek(key)).toBe(5);
+    expect(await store.peek(key)).toBe(5);
+    await store.reset(key);
+    expect(await store.peek(key)).toBe(0);
+    expect((await store.hit(key, 60_000)).count).toBe(1);
+  });
+
+  it("starts a new window when the old one is over", async () => {
+    const key = `test:${randomUUID()}`;
+    const first = await store.hit(key, 300);
+    expect(first.resetAt).toBeGreaterThan(Date.now());
+    await store.hit(key, 300);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await store.peek(key)).toBe(0);
+    expect((await store.hit(key, 300)).count).toBe(1);
+  });
+});
