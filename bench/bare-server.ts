@@ -13,6 +13,26 @@ const body = {
   session: { id: "00000000-0000-4000-8000-000000000001", createdAt: "2025-01-01T00:00:00.000Z", expiresAt: "2025-01-31T00:00:00.000Z" },
 };
 app.get("/json", (c) => c.json(body));
+// The same route answering with the 15 extra response headers Servauth sends on GET /auth/me (security headers,
+// Cache-Control, Vary, X-Request-Id), as constants: what those headers alone cost Bun's HTTP layer.
+const servauthHeaders: Record<string, string> = {
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+  "origin-agent-cluster": "?1",
+  "referrer-policy": "no-referrer",
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  vary: "Origin",
+  "x-content-type-options": "nosniff",
+  "x-dns-prefetch-control": "off",
+  "x-download-options": "noopen",
+  "x-frame-options": "DENY",
+  "x-permitted-cross-domain-policies": "none",
+  "x-request-id": "54f6ea76-53e1-44f0-98b1-8fedfd0cc6e1",
+  "x-xss-protection": "0",
+};
+app.get("/json-with-headers", (c) => c.json(body, 200, servauthHeaders));
 
 const server = Bun.serve({
   hostname: process.env.HOST ?? "127.0.0.1",

@@ -4,13 +4,14 @@
  * the real server is started once on embedded PGlite and once on PostgreSQL. See docs/benchmarks.md.
  *
  * Environment: BENCH_SECONDS (10), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres; "skip" to skip),
- * BENCH_OUT (where the JSON results go; default a temporary file).
+ * BENCH_OUT (where the JSON results go; default a temporary file), BENCH_ONLY (pglite or postgres: one database),
+ * BENCH_CPU_PROF (a directory: the servers run under Bun's CPU profiler and write their profiles there).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { foreignCores, loadAverage, sampleCpu } from "./lib/cpu.ts";
+import { cpuSecondsOf, foreignCores, loadAverage, sampleCpu } from "./lib/cpu.ts";
 import { expectMe, login, PASSWORD, register, registerMany, type Signed } from "./lib/prepare.ts";
 import { fmtCores, fmtMs, fmtRate, fmtRatio, markdownTable, type Row } from "./lib/report.ts";
 import { BUN, liveServers, type RunningProcess, ROOT, startBareServer, startServauth } from "./lib/server.ts";
@@ -37,15 +38,51 @@ const log = (message: string) => console.error(`[bench ${new Date().toISOString(
 /** Runs wrk against `server` and records the other people's CPU use meanwhile. */
 type OwnPids = () => Promise<number[]>;
 
-async function measure(name: string, run: WrkRun, ownPids: OwnPids): Promise<WrkResult & { foreign: number; load: string }> {
+type Measured = WrkResult & { foreign: number; load: string; serverCpuUs: number; databaseCpuUs: number };
+
+/**
+ * Runs wrk and records, besides wrk's figures: the CPU other people's processes used meanwhile, and the CPU
+ * time per request of the server process (ownPids()[0]) and of its PostgreSQL backends (the rest): figures that
+ * shared-machine noise disturbs far less than requests/s.
+ */
+async function measure(name: string, run: WrkRun, ownPids: OwnPids): Promise<Measured> {
   const load = loadAverage();
-  const before = sampleCpu(await ownPids());
+  const pidsBefore = await ownPids();
+  const before = sampleCpu(pidsBefore);
   const result = await runWrk(run);
-  const foreign = foreignCores(before, sampleCpu(await ownPids()));
+  const pidsAfter = await ownPids();
+  const after = sampleCpu([...new Set([...pidsBefore, ...pidsAfter])]);
+  const foreign = foreignCores(before, after);
+  const [serverPid, ...backendPids] = pidsAfter;
+  const perRequest = (seconds: number) => (result.requests > 0 ? (seconds * 1e6) / result.requests : 0);
+  const serverCpuUs = perRequest(cpuSecondsOf(before, after, serverPid === undefined ? [] : [serverPid]));
+  const databaseCpuUs = perRequest(cpuSecondsOf(before, after, backendPids));
   const okRate = okPerSecond(result);
-  log(`${name}: ${fmtRate(okRate)} p99 ${fmtMs(result.p99Us)} (errors: ${result.non2xx3xx} >=400, ${result.timeouts} timeouts, ${result.readErrors + result.writeErrors + result.connectErrors} socket; other CPU ${fmtCores(foreign)}; load ${load})`);
-  raw[name] = { ...result, okPerSecond: okRate, foreignCores: foreign, loadAverage: load, threads: run.threads, connections: run.connections, seconds: run.seconds };
-  return { ...result, foreign, load };
+  log(
+    `${name}: ${fmtRate(okRate)} p99 ${fmtMs(result.p99Us)} (errors: ${result.non2xx3xx} >=400, ${result.timeouts} timeouts, ` +
+      `${result.readErrors + result.writeErrors + result.connectErrors} socket; server CPU ${fmtCpu(serverCpuUs, databaseCpuUs)}; ` +
+      `other CPU ${fmtCores(foreign)}; load ${load})`,
+  );
+  raw[name] = { ...result, okPerSecond: okRate, serverCpuUsPerRequest: serverCpuUs, databaseCpuUsPerRequest: databaseCpuUs, foreignCores: foreign, loadAverage: load, threads: run.threads, connections: run.connections, seconds: run.seconds };
+  return { ...result, foreign, load, serverCpuUs, databaseCpuUs };
+}
+
+function fmtCpu(serverUs: number, databaseUs: number): string {
+  const show = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
+  return databaseUs > 0 ? `${show(serverUs)} + PG ${show(databaseUs)}` : show(serverUs);
+}
+
+/**
+ * The server's own event-loop delay (prom-client's nodejs_eventloop_lag_* on /metrics, reset at every scrape) since
+ * the previous call: how long the loop was blocked, independent of wrk. undefined when /metrics is not served.
+ */
+async function eventLoopLag(baseUrl: string): Promise<string | undefined> {
+  const response = await fetch(`${baseUrl}/metrics`).catch(() => null);
+  if (response === null || !response.ok) return undefined;
+  const text = await response.text();
+  const read = (name: string) => Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  const [p99, max] = [read("p99"), read("max")];
+  return Number.isNaN(p99) ? undefined : `server event-loop delay p99 ${(p99 * 1000).toFixed(1)} ms, max ${(max * 1000).toFixed(1)} ms`;
 }
 
 function errorsNote(r: WrkResult): string | undefined {
@@ -71,20 +108,39 @@ async function baselines(): Promise<Baselines> {
   const url = `${bare.url}/json`;
   await warm(url, "get");
   const r = await measure("bare GET /json", { url, script: "get", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS }, async () => [bare.pid]);
-  await bare.stop();
   const bareRate = okPerSecond(r);
-  rows.push({ figure: `bare Hono GET /json (-t${THREADS} -c${CONNECTIONS})`, value: fmtRate(bareRate), p99: fmtMs(r.p99Us), baseline: "(baseline)", foreign: fmtCores(r.foreign), note: errorsNote(r) });
+  rows.push({ figure: `bare Hono GET /json (-t${THREADS} -c${CONNECTIONS})`, value: fmtRate(bareRate), p99: fmtMs(r.p99Us), baseline: "(baseline)", cpu: fmtCpu(r.serverCpuUs, r.databaseCpuUs),
+    foreign: fmtCores(r.foreign), note: errorsNote(r) });
+  // Informational: the bare route sending the same 15 extra response headers GET /auth/me sends, as constants.
+  const headersUrl = `${bare.url}/json-with-headers`;
+  await warm(headersUrl, "get");
+  const h = await measure("bare GET /json-with-headers", { url: headersUrl, script: "get", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS }, async () => [bare.pid]);
+  await bare.stop();
+  rows.push({
+    figure: `bare Hono GET /json + Servauth's 15 response headers as constants (-t${THREADS} -c${CONNECTIONS})`,
+    value: fmtRate(okPerSecond(h)),
+    p99: fmtMs(h.p99Us),
+    baseline: `bare ${fmtRate(bareRate)}`,
+    ratio: fmtRatio(okPerSecond(h) / bareRate),
+    target: "diagnostic (no target)",
+    cpu: fmtCpu(h.serverCpuUs, h.databaseCpuUs),
+    foreign: fmtCores(h.foreign),
+    note: errorsNote(h),
+  });
 
   log(`bare argon2id verifies, ${LOGIN_CONNECTIONS} in flight`);
   const before = sampleCpu([]);
   const child = Bun.spawn([BUN, "bench/argon2-baseline.ts", String(LOGIN_CONNECTIONS), String(SECONDS)], { cwd: ROOT, stdout: "pipe" });
   const out = await new Response(child.stdout).text();
   if ((await child.exited) !== 0) throw new Error(`argon2-baseline failed: ${out}`);
-  const foreign = foreignCores(before, sampleCpu([]));
-  const argon2 = JSON.parse(out.trim().split("\n").at(-1)!) as { verifiesPerSecond: number };
-  raw["argon2 baseline"] = { ...argon2, foreignCores: foreign };
+  const after = sampleCpu([]);
+  const foreign = foreignCores(before, after);
+  const argon2 = JSON.parse(out.trim().split("\n").at(-1)!) as { verifiesPerSecond: number; verifies: number };
+  // The child has been reaped, so its CPU is in this process's cutime/cstime (includes start-up and warm-up).
+  const cpuUs = ((after.self - before.self) / 100) * 1e6 / argon2.verifies;
+  raw["argon2 baseline"] = { ...argon2, cpuUsPerVerify: cpuUs, foreignCores: foreign };
   log(`argon2id: ${argon2.verifiesPerSecond.toFixed(1)} verifies/s (other CPU ${fmtCores(foreign)})`);
-  rows.push({ figure: `bare argon2id verify (m=19456,t=2,p=1; ${LOGIN_CONNECTIONS} in flight)`, value: `${argon2.verifiesPerSecond.toFixed(1)} verifies/s`, baseline: "(baseline)", foreign: fmtCores(foreign) });
+  rows.push({ figure: `bare argon2id verify (m=19456,t=2,p=1; ${LOGIN_CONNECTIONS} in flight)`, value: `${argon2.verifiesPerSecond.toFixed(1)} verifies/s`, baseline: "(baseline)", cpu: fmtCpu(cpuUs, 0), foreign: fmtCores(foreign) });
   return { bareRate, bareP99: r.p99Us, argon2Rate: argon2.verifiesPerSecond };
 }
 
@@ -113,7 +169,8 @@ async function benchServer(label: string, server: RunningProcess, base: Baseline
       ratio: fmtRatio(ratio),
       target: ">= 0.50, p99 <= 20 ms",
       met: ratio >= 0.5 && r.p99Us <= 20_000 && r.non2xx3xx === 0,
-      foreign: fmtCores(r.foreign),
+      cpu: fmtCpu(r.serverCpuUs, r.databaseCpuUs),
+    foreign: fmtCores(r.foreign),
       note: errorsNote(r),
     });
   }
@@ -133,6 +190,7 @@ async function benchServer(label: string, server: RunningProcess, base: Baseline
     baseline: `bare ${fmtRate(base.bareRate)}`,
     ratio: fmtRatio(okPerSecond(rr) / base.bareRate),
     target: "report (no target)",
+    cpu: fmtCpu(rr.serverCpuUs, rr.databaseCpuUs),
     foreign: fmtCores(rr.foreign),
     note: errorsNote(rr),
   });
@@ -150,14 +208,17 @@ async function benchServer(label: string, server: RunningProcess, base: Baseline
     ratio: fmtRatio(loginRatio),
     target: ">= 0.85",
     met: loginRatio >= 0.85 && lr.non2xx3xx === 0,
+    cpu: fmtCpu(lr.serverCpuUs, lr.databaseCpuUs),
     foreign: fmtCores(lr.foreign),
     note: errorsNote(lr),
   });
 
   // GET /auth/me latency while a second wrk keeps logins saturated: argon2 must not block the event loop.
+  await eventLoopLag(server.url); // resets prom-client's event-loop delay histogram
   const background = startWrk({ url: loginUrl, script: "login", threads: 1, connections: LOGIN_CONNECTIONS, seconds: SECONDS + 2, env: loginEnv });
   await Bun.sleep(1000);
   const mr = await measure(`${label} GET /auth/me during login load`, { url: meUrl, script: "get", threads: 1, connections: ME_UNDER_LOGIN_CONNECTIONS, seconds: SECONDS, env: bearer }, pids);
+  const lag = await eventLoopLag(server.url);
   const bl = await background.result;
   raw[`${label} POST /auth/login (background of me-under-login)`] = { ...bl, okPerSecond: okPerSecond(bl) };
   rows.push({
@@ -166,8 +227,9 @@ async function benchServer(label: string, server: RunningProcess, base: Baseline
     p99: fmtMs(mr.p99Us),
     target: "p99 <= 50 ms",
     met: mr.p99Us <= 50_000 && mr.non2xx3xx === 0,
+    cpu: "(mixed load)",
     foreign: fmtCores(mr.foreign),
-    note: [`logins meanwhile ${fmtRate(okPerSecond(bl))}`, errorsNote(mr), errorsNote(bl) && `login: ${errorsNote(bl)}`].filter(Boolean).join("; "),
+    note: [`logins meanwhile ${fmtRate(okPerSecond(bl))}`, lag, errorsNote(mr), errorsNote(bl) && `login: ${errorsNote(bl)}`].filter(Boolean).join("; "),
   });
 }
 
@@ -220,6 +282,14 @@ async function onPostgres(base: Baselines) {
   }
 }
 
+/** Which code was measured: the commit, and whether the work tree differed from it (read-only git). */
+function describeTree(): string {
+  const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT }).stdout.toString().trim();
+  const head = git("rev-parse", "--short", "HEAD") || "unknown commit";
+  const changed = git("status", "--porcelain", "--untracked-files=no", "--", "src").split("\n").filter(Boolean).length;
+  return changed === 0 ? `commit ${head}, src/ unmodified` : `commit ${head} + ${changed} uncommitted change(s) in src/`;
+}
+
 async function cleanUp() {
   for (const child of liveWrk) child.kill("SIGKILL");
   for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => {});
@@ -237,11 +307,12 @@ const startedAt = Date.now();
 try {
   const loadAtStart = loadAverage();
   const base = await baselines();
-  await onPglite(base);
-  await onPostgres(base);
+  if (process.env.BENCH_ONLY !== "postgres") await onPglite(base);
+  if (process.env.BENCH_ONLY !== "pglite") await onPostgres(base);
   const bunVersion = Bun.version;
   const header = [
     `Servauth benchmarks: bun ${bunVersion}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "?"}), wrk over loopback sharing the cores with the server.`,
+    `Source: ${describeTree()}.`,
     `Load average at start: ${loadAtStart}; at end: ${loadAverage()}. "other CPU" = cores used by processes not started by this run during each measurement (> 0.2 means the figure is disturbed).`,
     `Each measurement ${SECONDS}s after a ${WARMUP_SECONDS}s warm-up (none for refresh). Total ${Math.round((Date.now() - startedAt) / 1000)}s.`,
   ].join("\n");

@@ -5,7 +5,6 @@ import type { RateLimitStore } from "./abuse/rate-limit-store.ts";
 import { createAccountDeletion } from "./auth/account-deletion.ts";
 import { createAuth } from "./auth/better-auth.ts";
 import { loadBreachedList } from "./auth/breached-passwords.ts";
-import { startDeletionSweep } from "./auth/deletion-sweep.ts";
 import { createCredentialService } from "./auth/credentials.ts";
 import { createEmailVerification } from "./auth/email-verification.ts";
 import { createPasswordChecker, type PasswordHasher } from "./auth/password.ts";
@@ -22,6 +21,7 @@ import { mails, tokenLink } from "./delivery/templates.ts";
 import { countActiveSessions } from "./observability/active-sessions.ts";
 import { createAuditLog } from "./observability/audit.ts";
 import type { Logger } from "./observability/logger.ts";
+import { startPeriodicJob } from "./jobs/periodic.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { createRefreshRotation } from "./sessions/refresh-rotation.ts";
 import type { RevocationBus } from "./sessions/revocation-bus.ts";
@@ -44,6 +44,7 @@ export type ServiceDeps = {
   rateLimitStore?: RateLimitStore;
 };
 
+const AUDIT_PURGE_INTERVAL_SECONDS = 3600;
 const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
 
 /** Wires the services over a migrated database and a connected bus. Everything is built here, nothing at import time. */
@@ -93,13 +94,25 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     graceSeconds: config.account.deletionGraceSeconds,
   });
   const rateLimitStore = overrides.rateLimitStore ?? createRateLimitStore(config, db);
-  const stopDeletionSweep = startDeletionSweep(accountDeletion, config.account.deletionSweepIntervalSeconds, logger);
   const metrics = createMetrics({
     countActiveSessions: () => countActiveSessions(db),
     isRevocationBusConnected: () => bus.isConnected(),
     maxDbConnections: database.maxConnections,
     logger,
   });
+  const audit = createAuditLog(db, logger, metrics.countSecurityEvent);
+  const stopJobs = [
+    startPeriodicJob(
+      "deletion sweep",
+      async () => {
+        const deleted = await accountDeletion.sweep();
+        if (deleted.length > 0) logger.info({ userIds: deleted }, `deleted ${deleted.length} account(s) whose grace period ended`);
+      },
+      config.account.deletionSweepIntervalSeconds,
+      logger,
+    ),
+    startPeriodicJob("audit retention", () => audit.purgeOlderThan(config.auditRetentionDays), AUDIT_PURGE_INTERVAL_SECONDS, logger),
+  ];
   return {
     config,
     logger,
@@ -108,7 +121,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     auth,
     credentials,
     metrics,
-    audit: createAuditLog(db, logger, metrics.countSecurityEvent),
+    audit,
     mail,
     emailVerification,
     passwordPolicy,
@@ -124,7 +137,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     /** Stops the background work (key reloads, deletion sweep), lets queued mail finish, closes the limiter's store. */
     async close() {
       signingKeys.close();
-      stopDeletionSweep();
+      for (const stop of stopJobs) stop();
       await mail.drain();
       await rateLimitStore.close();
     },

@@ -50,3 +50,10 @@ export function foreignCores(from: CpuSample, to: CpuSample): number {
 export function loadAverage(): string {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
+
+/** CPU seconds used between two samples by the given processes (present in both samples). */
+export function cpuSecondsOf(from: CpuSample, to: CpuSample, pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) ticks += (to.perPid.get(pid) ?? 0) - (from.perPid.get(pid) ?? 0);
+  return ticks / TICKS_PER_SECOND;
+}

@@ -1,6 +1,7 @@
 /** Prepares users, tokens and sessions over HTTP, exactly as clients would get them. */
 
-export const PASSWORD = "correct horse battery staple";
+/** Not on any common-password list, and not containing the email's local part (the password policy checks both). */
+export const PASSWORD = "bench-Kettle-Harbour-7f3a9c";
 /** In production the session cookie carries the __Host- prefix (Secure, Path=/, no Domain). */
 export const SESSION_COOKIE = "__Host-servauth.session";
 

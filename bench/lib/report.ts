@@ -9,18 +9,20 @@ export type Row = {
   target?: string;
   /** true met, false missed, undefined: no target (reported only). */
   met?: boolean;
+  /** CPU time per request: the server process (+ its PostgreSQL backends). */
+  cpu?: string;
   /** Average cores used by other people's processes during the measurement. */
   foreign: string;
   note?: string;
 };
 
-const HEAD = ["figure", "result", "p99", "baseline", "ratio", "target", "verdict", "other CPU", "note"];
+const HEAD = ["figure", "result", "p99", "baseline", "ratio", "target", "verdict", "CPU/request", "other CPU", "note"];
 
 export function markdownTable(rows: Row[]): string {
   const lines = [`| ${HEAD.join(" | ")} |`, `|${HEAD.map(() => "---").join("|")}|`];
   for (const r of rows) {
     const verdict = r.met === undefined ? "-" : r.met ? "met" : "**MISSED**";
-    const cells = [r.figure, r.value, r.p99 ?? "-", r.baseline ?? "-", r.ratio ?? "-", r.target ?? "-", verdict, r.foreign, r.note ?? ""];
+    const cells = [r.figure, r.value, r.p99 ?? "-", r.baseline ?? "-", r.ratio ?? "-", r.target ?? "-", verdict, r.cpu ?? "-", r.foreign, r.note ?? ""];
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");

@@ -5,6 +5,7 @@ import type { Database } from "../db/client.ts";
 import { schema } from "../db/schema.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PasswordHasher } from "./password.ts";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from "./password-policy.ts";
 
 export type AuthDeps = {
   db: Database;
@@ -33,8 +34,10 @@ export function createAuth({ db, config, hasher, logger, onPasswordResetRequeste
     emailAndPassword: {
       enabled: true,
       autoSignIn: false,
-      minPasswordLength: 8,
-      maxPasswordLength: 128,
+      // The password policy is the real check (code points, after NFKC); Better-Auth counts UTF-16 units of what it
+      // is given, the normalized form, so its bounds are set where they never refuse what the policy accepts.
+      minPasswordLength: PASSWORD_MIN_LENGTH_FLOOR,
+      maxPasswordLength: 2 * PASSWORD_MAX_LENGTH,
       password: {
         hash: (password) => hasher.hash(password),
         verify: ({ hash, password }) => hasher.verify(hash, password),

@@ -2,24 +2,33 @@ import { isAPIError } from "better-auth/api";
 import { AppError } from "../errors.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import type { Auth } from "./better-auth.ts";
+import type { PasswordPolicy } from "./password-policy.ts";
 
 /**
  * Better-Auth's reset flow: requestPasswordReset stores a hashed single-use token and hands it to the mail hook
  * configured in createAuth; resetPassword consumes it atomically in the same transaction that sets the new hash
  * and deletes the user's sessions. We publish the revocation so every instance's cache forgets them at once.
  */
-export function createPasswordReset(auth: Auth, bus: RevocationBus) {
+export function createPasswordReset(auth: Auth, bus: RevocationBus, passwordPolicy: PasswordPolicy) {
   return {
     /** Answers the same whether or not the email is known; the mail goes out in the background. */
     async request(email: string): Promise<void> {
       await auth.api.requestPasswordReset({ body: { email } });
     },
 
-    /** The id of the user whose password was reset; INVALID_TOKEN for an unknown, used or expired token. */
+    /**
+     * The id of the user whose password was reset; INVALID_TOKEN for an unknown, used or expired token. A password
+     * the policy refuses leaves the token unspent, so the user can try another.
+     */
     async reset(token: string, newPassword: string): Promise<string> {
       const { internalAdapter } = await auth.$context;
       const pending = await internalAdapter.findVerificationValue(`reset-password:${token}`);
-      if (pending === null) throw new AppError("INVALID_TOKEN");
+      // An expired token is refused before the new password is judged, as it would be after.
+      if (pending === null || pending.expiresAt.getTime() <= Date.now()) throw new AppError("INVALID_TOKEN");
+      // The policy needs the address (a password must not contain its name part); the token names only the user.
+      const user = await internalAdapter.findUserById(pending.value);
+      if (user === null) throw new AppError("INVALID_TOKEN");
+      await passwordPolicy.assertAcceptable(newPassword, { email: user.email, field: "password" });
       try {
         await auth.api.resetPassword({ body: { token, newPassword } });
       } catch (error) {

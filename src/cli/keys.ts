@@ -1,6 +1,7 @@
 import { createDb } from "../db/client.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { createSigningKeyBox, rotateSigningKey } from "../tokens/signing-keys.ts";
+import { type Command, parseCommandArgs } from "./command.ts";
 import { loadConfig } from "./load-config.ts";
 
 /**
@@ -21,3 +22,18 @@ export async function rotateKeys(): Promise<void> {
     await database.close();
   }
 }
+
+export const keysRotateCommand: Command = {
+  name: "keys rotate",
+  summary: "add a new current signing key (the old one stays published until its tokens expire)",
+  help: `usage: servauth keys rotate
+
+Adds a new current access-token signing key. Running instances sign with it within 30 s; the previous key stays
+in /.well-known/jwks.json until the last token it signed has expired, so no client is signed out.
+On the embedded database (no DATABASE_URL) stop the server first: PGlite is single-process.
+`,
+  async run(args) {
+    parseCommandArgs(args, {});
+    await rotateKeys();
+  },
+};

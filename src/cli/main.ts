@@ -1,37 +1,64 @@
 import { ConfigError } from "../config/env.ts";
-import { rotateKeys } from "./keys.ts";
-import { migrate } from "./migrate.ts";
-import { serve } from "./serve.ts";
+import { AppError } from "../errors.ts";
+import { type Command, UsageError } from "./command.ts";
+import { configCheckCommand } from "./config-check.ts";
+import { keysRotateCommand } from "./keys.ts";
+import { migrateCommand } from "./migrate.ts";
+import { serveCommand } from "./serve.ts";
+import { usersCreateCommand, usersListCommand, usersRevokeSessionsCommand } from "./users.ts";
 
-const COMMANDS: Record<string, { run: () => Promise<void>; help: string }> = {
-  serve: { run: serve, help: "run the HTTP server (applies migrations first)" },
-  migrate: { run: migrate, help: "apply pending database migrations and exit" },
-  "keys rotate": { run: rotateKeys, help: "add a new current signing key (the old one stays published until its tokens expire)" },
-};
+const COMMANDS: Command[] = [
+  serveCommand,
+  migrateCommand,
+  keysRotateCommand,
+  usersCreateCommand,
+  usersListCommand,
+  usersRevokeSessionsCommand,
+  configCheckCommand,
+];
 
-const USAGE = `usage: servauth <command>\n\n${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(13)}${command.help}`)
-  .join("\n")}\n`;
+function usage(commands: Command[]): string {
+  const width = Math.max(...commands.map((command) => command.name.length)) + 2;
+  const lines = commands.map((command) => `  ${command.name.padEnd(width)}${command.summary}`).join("\n");
+  return `usage: servauth <command> [options]\n\n${lines}\n\n"servauth <command> --help" describes a command.\n`;
+}
 
-/** Exit codes: 0 success, 1 failure (bad configuration, unreachable database), 2 usage error. */
+const wantsHelp = (args: string[]) => args.includes("--help") || args.includes("-h");
+
+/** Exit codes: 0 success, 1 failure (bad configuration, unreachable database, ...), 2 usage error. */
 async function main(argv: string[]): Promise<void> {
-  const name = argv.join(" ");
-  if (argv.length === 0 || name === "--help" || name === "-h") {
-    process.stdout.write(USAGE);
-    process.exit(argv.length === 0 ? 2 : 0);
-  }
-  const command = COMMANDS[name];
+  const command = COMMANDS.find((candidate) => candidate.name.split(" ").every((word, index) => argv[index] === word));
   if (command === undefined) {
-    process.stderr.write(`servauth: unknown command or argument: ${argv.join(" ")}\n${USAGE}`);
+    // "servauth users" and "servauth users --help" list that group's commands.
+    const group = COMMANDS.filter((candidate) => argv[0] !== undefined && candidate.name.startsWith(`${argv[0]} `));
+    const listed = group.length > 0 ? group : COMMANDS;
+    const rest = group.length > 0 ? argv.slice(1) : argv;
+    if (rest.length > 0 && rest.every((arg) => arg === "--help" || arg === "-h")) return void process.stdout.write(usage(listed));
+    if (rest.length > 0) process.stderr.write(`servauth: unknown command or argument: ${argv.join(" ")}\n`);
+    process.stderr.write(usage(listed));
     process.exit(2);
   }
+  const args = argv.slice(command.name.split(" ").length);
+  if (wantsHelp(args)) return void process.stdout.write(command.help);
   try {
-    await command.run();
+    await command.run(args);
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `${name} failed: ${(error as Error).message}`;
-    process.stderr.write(`servauth: ${message}\n`);
-    process.exit(1);
+    const [message, code] = describeFailure(command, error);
+    // One line: a message from a driver or library may carry line breaks; a stack trace never belongs here.
+    process.stderr.write(`${message.replace(/\s*\n\s*/g, " ")}\n`);
+    process.exit(code);
   }
+}
+
+function describeFailure(command: Command, error: unknown): [string, number] {
+  if (error instanceof UsageError) return [`servauth ${command.name}: ${error.message} (see servauth ${command.name} --help)`, 2];
+  if (error instanceof ConfigError) return [`servauth: ${error.message}`, 1];
+  // Input the services refused (e.g. a password the policy rejects) is a usage error too, field by field.
+  if (error instanceof AppError && error.code === "VALIDATION_FAILED") {
+    const fields = error.errors?.map((field) => `${field.path}: ${field.message}`).join("; ");
+    return [`servauth ${command.name}: ${fields ?? error.message}`, 2];
+  }
+  return [`servauth ${command.name}: ${error instanceof Error ? error.message : String(error)}`, 1];
 }
 
 await main(process.argv.slice(2));

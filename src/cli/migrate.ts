@@ -1,6 +1,7 @@
 import { describeDatabase } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { migrateDatabase } from "../db/migrate.ts";
+import { type Command, parseCommandArgs } from "./command.ts";
 import { loadConfig } from "./load-config.ts";
 
 /** `servauth migrate`: apply pending migrations and exit. */
@@ -14,3 +15,17 @@ export async function migrate(): Promise<void> {
     await database.close();
   }
 }
+
+export const migrateCommand: Command = {
+  name: "migrate",
+  summary: "apply pending database migrations and exit",
+  help: `usage: servauth migrate
+
+Applies pending migrations to the configured database (DATABASE_URL, or the embedded one under DATA_DIR) under
+an advisory lock, so it is safe while other instances start. \`servauth serve\` does the same at start-up.
+`,
+  async run(args) {
+    parseCommandArgs(args, {});
+    await migrate();
+  },
+};

@@ -39,6 +39,7 @@ export type AppConfig = {
     deletionGraceSeconds: number;
     deletionSweepIntervalSeconds: number;
   };
+  auditRetentionDays: number;
   abuse: {
     rules: RateLimitRules;
     /** Where counters live: one process (memory), or shared by instances (postgres, redis). */
@@ -97,6 +98,7 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
       deletionGraceSeconds: env.ACCOUNT_DELETION_GRACE,
       deletionSweepIntervalSeconds: env.DELETION_SWEEP_INTERVAL,
     },
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     abuse: { rules: env.rateLimitRules, store: rateLimitStore(env), blocklistCidrs: env.BLOCKLIST_CIDRS },
     redisUrl: env.REDIS_URL ?? null,
     revocationHeartbeatMs: env.REVOCATION_HEARTBEAT_MS,

@@ -81,6 +81,8 @@ const envSchema = z.object({
   REQUIRE_EMAIL_VERIFICATION: flag(false),
   /** Seconds between asking to delete an account and its deletion; 0 deletes at once. */
   ACCOUNT_DELETION_GRACE: z.coerce.number().int().min(0).max(365 * 86_400).default(0),
+  /** Audit events older than this many days are deleted (hourly). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** How often scheduled deletions are carried out. */
   DELETION_SWEEP_INTERVAL: seconds(60),
   /** How often each instance proves its revocation bus works; an outage shows within two of these. */

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { normalizePassword, PASSWORD_MAX_LENGTH, PASSWORD_MAX_RAW_UNITS, PASSWORD_MIN_LENGTH_FLOOR } from "../auth/password-policy.ts";
 import { ERROR_CODES } from "../errors.ts";
 
 /** Trimmed and lower-cased before validation, so " Ann@Example.com " and "ann@example.com" are one account. */
@@ -9,9 +10,37 @@ export const Email = z.string().trim().toLowerCase().max(255).pipe(z.email()).op
  */
 const wellFormed = (value: string) => !/\p{Cs}/u.test(value);
 const WELL_FORMED = { message: "Must be valid Unicode text" };
-export const NewPassword = z.string().min(8).max(128).refine(wellFormed, WELL_FORMED).openapi({ example: "correct horse battery staple" });
-/** Login accepts any stored password's length but caps it, so nobody can post megabytes into argon2. */
-export const PresentedPassword = z.string().min(1).max(128).refine(wellFormed, WELL_FORMED);
+const TOO_LONG = `Must be at most ${PASSWORD_MAX_LENGTH} characters`;
+/**
+ * Handlers receive the NFKC form, the one that is checked and hashed. Lengths are code points of that form (zod
+ * counts code points); the configured PASSWORD_MIN_LENGTH above the floor and the list checks are the password
+ * policy's. The bound on the raw text only stops huge inputs before they are normalized.
+ */
+export const NewPassword = z
+  .string()
+  .max(PASSWORD_MAX_RAW_UNITS, TOO_LONG)
+  .refine(wellFormed, WELL_FORMED)
+  .transform(normalizePassword)
+  .pipe(z.string().min(PASSWORD_MIN_LENGTH_FLOOR, `Must be at least ${PASSWORD_MIN_LENGTH_FLOOR} characters`).max(PASSWORD_MAX_LENGTH, TOO_LONG))
+  .openapi({
+    type: "string",
+    minLength: PASSWORD_MIN_LENGTH_FLOOR,
+    maxLength: PASSWORD_MAX_LENGTH,
+    description: "Characters are counted after NFKC normalization; PASSWORD_MIN_LENGTH may raise the minimum",
+    example: "correct horse battery staple",
+  });
+/**
+ * Login accepts exactly the lengths a password can be set with (counted the same way, after NFKC), so nobody can
+ * post megabytes into argon2 and no password that was accepted is refused here.
+ */
+export const PresentedPassword = z
+  .string()
+  .min(1)
+  .max(PASSWORD_MAX_RAW_UNITS, TOO_LONG)
+  .refine(wellFormed, WELL_FORMED)
+  .transform(normalizePassword)
+  .pipe(z.string().max(PASSWORD_MAX_LENGTH, TOO_LONG))
+  .openapi({ type: "string", minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
 export const Username = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{3,32}$/, "3 to 32 characters from A-Z, a-z, 0-9, '_', '.', '-'")

@@ -1,3 +1,4 @@
+import { lt } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { auditEvents } from "../db/tables/audit-events.ts";
 import type { Logger } from "./logger.ts";
@@ -54,7 +55,13 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
         logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");
       }
     },
+
+    /** AUDIT_RETENTION_DAYS: events older than this are deleted by the retention job. */
+    async purgeOlderThan(days: number): Promise<void> {
+      await db.delete(auditEvents).where(lt(auditEvents.createdAt, new Date(Date.now() - days * 86_400_000)));
+    },
   };
 }
+
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -231,9 +231,16 @@ export type CommandResult = { code: number | null; signal: NodeJS.Signals | null
 
 /**
  * Runs the CLI (`bun src/cli/main.ts ...` or `node --import tsx src/cli/main.ts ...`) directly, without npm, so
- * that stderr holds only what the CLI wrote. Killed after `timeoutMs`.
+ * that stderr holds only what the CLI wrote. Killed after `timeoutMs`. `input` is written to its standard input
+ * (otherwise it reads an empty one).
  */
-export function runCli(runtime: Runtime, args: string[], env: EnvOverrides = {}, timeoutMs = 30_000): Promise<CommandResult> {
+export function runCli(
+  runtime: Runtime,
+  args: string[],
+  env: EnvOverrides = {},
+  timeoutMs = 30_000,
+  input?: string,
+): Promise<CommandResult> {
   const [command, prefix] =
     runtime === "bun"
       ? [path.join(ROOT, "node_modules", ".bin", "bun"), []]
@@ -242,14 +249,17 @@ export function runCli(runtime: Runtime, args: string[], env: EnvOverrides = {},
     const child = spawn(command, [...prefix, "src/cli/main.ts", ...args], {
       cwd: ROOT,
       env: baseEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       timeout: timeoutMs,
       killSignal: "SIGKILL",
     });
+    // EPIPE when the CLI exits before reading it (a usage error): not the test's concern.
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(input);
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("error", reject);
     child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });

@@ -282,9 +282,9 @@ describe("signing keys", () => {
     expect(typeof key?.x).toBe("string");
   });
 
-  it("finds the current key by kid and nothing for an unknown kid", () => {
-    expect(store.find(store.current().kid)).toBe(store.current());
-    expect(store.find(randomUUID())).toBeUndefined();
+  it("finds the current key by kid and nothing for an unknown kid", async () => {
+    expect(await store.find(store.current().kid)).toBe(store.current());
+    expect(await store.find(randomUUID())).toBeUndefined();
   });
 
   it("a second load on the same database reuses the key", async () => {

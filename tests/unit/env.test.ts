@@ -1,6 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConfig, describeDatabase } from "../../src/config/config.ts";
+import { DEFAULT_RULES } from "../../src/abuse/rules.ts";
 import { ConfigError, parseEnv } from "../../src/config/env.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef"; // exactly 32 characters
@@ -47,6 +48,20 @@ describe("parseEnv defaults", () => {
       MAX_SESSIONS_PER_USER: 10,
       REVOCATION_HEARTBEAT_MS: 250,
       METRICS_ENABLED: true,
+      PASSWORD_MIN_LENGTH: 8,
+      HIBP_ENABLED: false,
+      HIBP_API_URL: "https://api.pwnedpasswords.com",
+      HIBP_TIMEOUT_MS: 1_500,
+      MAIL_FROM: "Servauth <no-reply@localhost>",
+      RESET_TOKEN_TTL: 3600,
+      VERIFY_TOKEN_TTL: 86_400,
+      REQUIRE_EMAIL_VERIFICATION: false,
+      ACCOUNT_DELETION_GRACE: 0,
+      DELETION_SWEEP_INTERVAL: 60,
+      AUDIT_RETENTION_DAYS: 90,
+      RATE_LIMIT_STORE: "auto",
+      BLOCKLIST_CIDRS: [],
+      rateLimitRules: DEFAULT_RULES,
     });
   });
 

@@ -6,6 +6,8 @@ const baseline = secureHeaders({
   xFrameOptions: "DENY",
   contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
   strictTransportSecurity: "max-age=31536000; includeSubDomains",
+  // A route that sets one of these headers itself keeps it: the /docs page needs a CSP that allows its scripts.
+  overwrite: false,
 });
 
 /** Secure headers on every response, and no caching of anything that did not opt in (auth answers carry secrets). */

@@ -16,17 +16,36 @@ const ready = createRoute({
   method: "get",
   path: "/ready",
   tags: ["operations"],
-  summary: "Readiness: the database answers",
+  summary: "Readiness: the database answers (the revocation bus is reported, not required)",
   responses: {
-    200: jsonResponse(z.object({ status: z.literal("ready") }), "Ready to serve"),
+    200: jsonResponse(
+      z.object({
+        status: z.literal("ready"),
+        checks: z.object({
+          database: z.literal("ok"),
+          revocationBus: z.enum(["ok", "degraded"]).openapi({
+            description:
+              "degraded: revocations from other instances may not be arriving (e.g. Redis is down); meanwhile this " +
+              "instance checks every session against the database, so its answers stay correct, only slower",
+          }),
+        }),
+      }),
+      "Ready to serve",
+    ),
     503: problem("DEPENDENCY_UNAVAILABLE"),
   },
 });
 
 const READY_TIMEOUT_MS = 2_000;
 
-/** GET /health and /ready for orchestrators. */
-export function createHealthRoutes(ping: () => Promise<void>) {
+export type ReadinessChecks = { pingDatabase(): Promise<void>; isRevocationBusConnected(): boolean };
+
+/**
+ * GET /health and /ready for orchestrators. Only the database gates readiness: with the revocation bus down an
+ * instance is slower (no session cache) but still correct, and since every instance shares the bus, failing
+ * readiness on it would take the whole fleet out of rotation at once over a cache outage.
+ */
+export function createHealthRoutes({ pingDatabase, isRevocationBusConnected }: ReadinessChecks) {
   return createRouter()
     .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(ready, async (c) => {
@@ -35,12 +54,13 @@ export function createHealthRoutes(ping: () => Promise<void>) {
         timer = setTimeout(() => reject(new Error("database ping timed out")), READY_TIMEOUT_MS);
       });
       try {
-        await Promise.race([ping(), timeout]);
+        await Promise.race([pingDatabase(), timeout]);
       } catch (cause) {
         throw new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, cause });
       } finally {
         clearTimeout(timer);
       }
-      return c.json({ status: "ready" as const }, 200);
+      const revocationBus = isRevocationBusConnected() ? ("ok" as const) : ("degraded" as const);
+      return c.json({ status: "ready" as const, checks: { database: "ok" as const, revocationBus } }, 200);
     });
 }

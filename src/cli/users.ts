@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { toPublicUser } from "../auth/users.ts";
+import { Email, NewPassword, Username } from "../http/schemas.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { CLI_AUDIT_CONTEXT, withServices } from "./open-services.ts";
+import { readSecretFromStdin } from "./read-stdin.ts";
+import { findUserByEmail, listUsersWithSessionCounts } from "./user-queries.ts";
+
+const EMBEDDED_NOTE = "On the embedded database (no DATABASE_URL) stop the server first: PGlite is single-process.";
+
+/** The same input rules as POST /auth/register; the password policy (PASSWORD_MIN_LENGTH, HIBP) applies after. */
+const NewUserInput = z.object({ email: Email, password: NewPassword, username: Username.optional() });
+
+function validationMessage(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join(".") || "input"}: ${issue.message}`).join("; ");
+}
+
+export const usersCreateCommand: Command = {
+  name: "users create",
+  summary: "create a user with a password read from standard input",
+  help: `usage: servauth users create --email EMAIL --password-stdin [--username NAME]
+
+Creates a user with an email and password account exactly as POST /auth/register does (the same input rules and
+password policy, Better-Auth, an audit event, a verification mail to the address), without signing in. The
+password is read from standard input, never from the command line:
+  printf '%s' "$PASSWORD" | servauth users create --email ann@example.com --password-stdin
+
+  --email EMAIL       the user's email address (required)
+  --password-stdin    read the password from standard input (required)
+  --username NAME     an optional username (3-32 of A-Z a-z 0-9 _ . -)
+  --role ROLE         refused: Servauth has no roles yet (no role column)
+
+${EMBEDDED_NOTE}
+`,
+  async run(args) {
+    const { values } = parseCommandArgs(args, {
+      email: { type: "string" },
+      "password-stdin": { type: "boolean" },
+      username: { type: "string" },
+      role: { type: "string" },
+    });
+    if (values.role !== undefined) {
+      throw new UsageError("--role is not supported: users have no roles yet (there is no role column); omit --role");
+    }
+    if (values.email === undefined) throw new UsageError("--email is required");
+    if (values["password-stdin"] !== true) throw new UsageError("--password-stdin is required (the password is never an argument)");
+    const password = await readSecretFromStdin();
+    if (password === "") throw new UsageError("no password on standard input");
+    const input = NewUserInput.safeParse({ email: values.email, password, username: values.username });
+    if (!input.success) throw new UsageError(validationMessage(input.error));
+
+    const user = await withServices(async ({ passwordPolicy, credentials, audit, emailVerification }) => {
+      await passwordPolicy.assertAcceptable(input.data.password, { email: input.data.email, field: "password" });
+      const created = await credentials.register(input.data);
+      await audit.record("user.registered", { userId: created.id, payload: { via: "cli" } }, CLI_AUDIT_CONTEXT);
+      await emailVerification.send(created);
+      return created;
+    });
+    process.stdout.write(`created user ${user.id} ${user.email}\n`);
+  },
+};
+
+export const usersListCommand: Command = {
+  name: "users list",
+  summary: "list users (a table, or JSON lines with --json); never a secret",
+  help: `usage: servauth users list [--json]
+
+Lists every user, oldest first, with the number of sessions that have not expired. No password hash, token or
+other secret is ever printed.
+
+  --json    one JSON object per line instead of a table
+
+${EMBEDDED_NOTE}
+`,
+  async run(args) {
+    const { values } = parseCommandArgs(args, { json: { type: "boolean" } });
+    const rows = await withServices(({ database }) => listUsersWithSessionCounts(database.db));
+    const listed = rows.map(({ user, activeSessions }) => ({ ...toPublicUser(user), activeSessions }));
+    if (values.json === true) {
+      for (const row of listed) process.stdout.write(`${JSON.stringify(row)}\n`);
+      return;
+    }
+    const table = [
+      ["ID", "EMAIL", "USERNAME", "VERIFIED", "CREATED", "SESSIONS"],
+      ...listed.map((row) => [row.id, row.email, row.username ?? "-", row.emailVerified ? "yes" : "no", row.createdAt, String(row.activeSessions)]),
+    ];
+    process.stdout.write(formatTable(table));
+  },
+};
+
+export const usersRevokeSessionsCommand: Command = {
+  name: "users revoke-sessions",
+  summary: "end every session of a user, on every running instance",
+  help: `usage: servauth users revoke-sessions EMAIL
+
+Ends every session of the user with this email and revokes their refresh tokens. The revocation is published on
+the revocation bus (PostgreSQL LISTEN/NOTIFY or Redis), so running instances refuse the user's access tokens at
+once, as for a logout.
+
+${EMBEDDED_NOTE}
+`,
+  async run(args) {
+    const { positionals } = parseCommandArgs(args, {}, 1);
+    const email = Email.safeParse(positionals[0] ?? "");
+    if (!email.success) throw new UsageError(positionals[0] === undefined ? "EMAIL is required" : "EMAIL is not a valid email address");
+    const ended = await withServices(async ({ database, sessions, audit }) => {
+      const user = await findUserByEmail(database.db, email.data);
+      if (user === undefined) throw new Error(`no user has the email ${email.data}`);
+      const sessionIds = await sessions.revokeAll(user.id);
+      for (const sessionId of sessionIds) {
+        await audit.record("session.revoked", { userId: user.id, sessionId, payload: { via: "cli" } }, CLI_AUDIT_CONTEXT);
+      }
+      return sessionIds.length;
+    });
+    process.stdout.write(`revoked ${ended} session${ended === 1 ? "" : "s"} of ${email.data}\n`);
+  },
+};
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  return rows.map((row) => `${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd()}\n`).join("");
+}

@@ -1,0 +1,30 @@
+import { createMiddleware } from "hono/factory";
+import type { Logger } from "../../observability/logger.ts";
+import type { AppEnv, Authentication } from "../app-env.ts";
+import { routePattern } from "./route-pattern.ts";
+
+/**
+ * One log line per request, written when the response is ready. Only fields chosen here are logged: never the
+ * raw path or query (links carry tokens), headers, cookies or bodies.
+ */
+export function requestLog(logger: Logger) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const status = c.res.status;
+    // Set only once authenticate() accepted the request.
+    const auth: Authentication | undefined = c.get("auth");
+    const line = {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      route: routePattern(c),
+      status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      userId: auth?.user.id,
+      clientIp: c.get("clientIp"),
+    };
+    // Client errors are routine (a wrong password); a 5xx is already logged in full by the error handler.
+    if (status >= 500) logger.error(line, "request");
+    else logger.info(line, "request");
+  });
+}

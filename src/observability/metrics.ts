@@ -1,0 +1,89 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Logger } from "./logger.ts";
+
+export type MetricsDeps = {
+  /** Sessions not yet expired, counted at scrape time. */
+  countActiveSessions(): Promise<number>;
+  isRevocationBusConnected(): boolean;
+  /** postgres.js has no live pool statistics: the configured ceiling is what can be reported honestly. */
+  maxDbConnections: number;
+  logger: Logger;
+};
+
+export type RequestObservation = { method: string; route: string; status: number; durationSeconds: number };
+
+/** Login is argon2id (tens to hundreds of ms); everything else should sit in the low buckets. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Prometheus metrics on a registry of this app's own, never prom-client's global one: tests build many apps in one
+ * process, and a global registry would refuse the second registration of every name.
+ */
+export function createMetrics(deps: MetricsDeps) {
+  const registry = new Registry();
+  // process_* and nodejs_* (event-loop lag from monitorEventLoopDelay, heap, GC); they work on Bun and on Node.
+  collectDefaultMetrics({ register: registry });
+
+  const labelNames = ["method", "route", "status"] as const;
+  const httpRequests = new Counter({
+    name: "servauth_http_requests_total",
+    help: "HTTP requests answered, by route pattern, method and status",
+    labelNames,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: "servauth_http_request_duration_seconds",
+    help: "Time to answer an HTTP request, by route pattern, method and status",
+    labelNames,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const securityEvents = new Counter({
+    name: "servauth_security_events_total",
+    help: "Audited security events (login.succeeded, login.failed, token.refresh_reused, session.revoked, ...)",
+    labelNames: ["type"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "servauth_active_sessions",
+    help: "Sessions in the database that have not expired (NaN when the database did not answer)",
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await deps.countActiveSessions());
+      } catch (error) {
+        // A scrape during a database outage still reports everything else; NaN says "unknown", not "zero".
+        deps.logger.warn({ err: error }, "active sessions not counted");
+        this.set(Number.NaN);
+      }
+    },
+  });
+  new Gauge({
+    name: "servauth_revocation_bus_connected",
+    help: "1 while the revocation bus delivers; 0 while sessions are validated against the database instead",
+    registers: [registry],
+    collect() {
+      this.set(deps.isRevocationBusConnected() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "servauth_db_pool_max_connections",
+    help: "Configured ceiling of database connections (the driver exposes no live pool statistics)",
+    registers: [registry],
+  }).set(deps.maxDbConnections);
+
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    observeRequest({ method, route, status, durationSeconds }: RequestObservation): void {
+      const labels = { method, route, status: String(status) };
+      httpRequests.inc(labels);
+      httpDuration.observe(labels, durationSeconds);
+    },
+    countSecurityEvent(type: string): void {
+      securityEvents.inc({ type });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

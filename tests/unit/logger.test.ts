@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../src/observability/logger.ts";
+
+function capture(pretty: boolean) {
+  const written: string[] = [];
+  const logger = createLogger({ level: "info", pretty, destination: { write: (chunk: string) => void written.push(chunk) } });
+  return { logger, text: () => written.join("") };
+}
+
+describe("createLogger", () => {
+  it("writes JSON lines, with credential-named fields redacted", () => {
+    const { logger, text } = capture(false);
+    logger.info({ requestId: "r1", password: "hunter2hunter2", user: { token: "secret-token-value" } }, "request");
+    const line = JSON.parse(text()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 30, msg: "request", requestId: "r1", password: "[redacted]", user: { token: "[redacted]" } });
+  });
+
+  it("writes human-readable lines when pretty, with the same redaction", () => {
+    const { logger, text } = capture(true);
+    logger.info({ requestId: "r1", password: "hunter2hunter2" }, "request");
+    expect(text()).toMatch(/INFO.*request/);
+    expect(text()).toMatch(/requestId.*"r1"/);
+    expect(text()).not.toContain("hunter2hunter2");
+    expect(() => JSON.parse(text())).toThrow();
+  });
+});
