@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -62,6 +64,8 @@ function createPostgres(url: string): DatabaseHandle {
 }
 
 async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
+  // PGlite creates the data directory but not its parents (a fresh DATA_DIR with AUTH_SECRET set).
+  if (dataDir !== null) await mkdir(path.dirname(dataDir), { recursive: true });
   const client = dataDir === null ? new PGlite() : new PGlite(dataDir);
   await client.waitReady;
   return openPglite(client);

@@ -4,6 +4,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { RULE_NAMES, ruleVariable } from "../../src/abuse/rules.ts";
+
+/** End-to-end flows register and sign in many times from 127.0.0.1; a test that wants a limit sets it. */
+const RATE_LIMITS_OFF = Object.fromEntries(RULE_NAMES.map((name) => [ruleVariable(name), "off"]));
 
 /** The repository root: `npm start` and the CLI run from here. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -69,7 +73,7 @@ export function baseEnv(overrides: EnvOverrides = {}): Record<string, string> {
   for (const name of ["PATH", "HOME", "TMPDIR", "TMP", "TEMP", "SystemRoot", "USERPROFILE", "APPDATA"]) {
     inherited[name] = process.env[name];
   }
-  const merged: EnvOverrides = { ...inherited, NODE_ENV: "test", LOG_LEVEL: "warn", ...overrides };
+  const merged: EnvOverrides = { ...inherited, NODE_ENV: "test", LOG_LEVEL: "warn", ...RATE_LIMITS_OFF, ...overrides };
   return Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
