@@ -32,6 +32,7 @@ describe("migrations on PostgreSQL", () => {
       expect(tables.map((row) => row.table_name)).toEqual([
         "accounts",
         "audit_events",
+        "rate_limits",
         "refresh_tokens",
         "sessions",
         "signing_keys",

@@ -81,7 +81,8 @@ const RATE_LIMITS_OFF = Object.fromEntries(RULE_NAMES.map((name) => [ruleVariabl
 /** In the http-redis tier, revocations travel over the Redis named by TEST_REDIS_URL. */
 function redisTier(): Record<string, string> {
   const url = process.env.TEST_REDIS_URL;
-  return process.env.SERVAUTH_TEST_REDIS === "1" && url ? { REDIS_URL: url } : {};
+  // Rate-limit counters stay in the test's own database: one Redis shared by every test file would mix their counts.
+  return process.env.SERVAUTH_TEST_REDIS === "1" && url ? { REDIS_URL: url, RATE_LIMIT_STORE: "postgres" } : {};
 }
 
 let counter = 0;
