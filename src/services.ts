@@ -19,7 +19,7 @@ import { createMailQueue, type MailQueueOptions } from "./delivery/mail-queue.ts
 import type { Mailer } from "./delivery/mailer.ts";
 import { mails, tokenLink } from "./delivery/templates.ts";
 import { countActiveSessions } from "./observability/active-sessions.ts";
-import { createAuditLog } from "./observability/audit.ts";
+import { createAuditLog, SYSTEM_AUDIT_CONTEXT } from "./observability/audit.ts";
 import type { Logger } from "./observability/logger.ts";
 import { startPeriodicJob } from "./jobs/periodic.ts";
 import { createMetrics } from "./observability/metrics.ts";
@@ -107,6 +107,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
       async () => {
         const deleted = await accountDeletion.sweep();
         if (deleted.length > 0) logger.info({ userIds: deleted }, `deleted ${deleted.length} account(s) whose grace period ended`);
+        for (const userId of deleted) await audit.record("user.deleted", { userId, payload: { via: "deletion sweep" } }, SYSTEM_AUDIT_CONTEXT);
       },
       config.account.deletionSweepIntervalSeconds,
       logger,

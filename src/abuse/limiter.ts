@@ -85,7 +85,12 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
       if (first) await consume(name, subject);
     },
 
-    /** Forgets the subject's count (a successful login, `servauth users unlock`). */
+    /** Forgets the subject's count; a store failure is thrown (`servauth users unlock` must say it failed). */
+    async clear(name: RuleName, subject: string): Promise<void> {
+      await store.reset(keyOf(name, subject));
+    },
+
+    /** Forgets the subject's count after a successful login; a store failure is logged, never fails the login. */
     async reset(name: RuleName, subject: string): Promise<void> {
       try {
         await store.reset(keyOf(name, subject));

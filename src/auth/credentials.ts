@@ -5,16 +5,61 @@ import { users } from "../db/tables/users.ts";
 import { AppError } from "../errors.ts";
 import type { Auth } from "./better-auth.ts";
 import type { PasswordChecker } from "./password.ts";
-import { findUserById, isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
+import { findUserByEmail, findUserById, isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
+
+export type NewUserInput = { email: string; password: string; username?: string | undefined };
+
+export type Registration = { status: "created"; user: UserRow } | { status: "email-taken"; owner: UserRow };
+
+export type CredentialCheck = { valid: true; user: UserRow } | { valid: false; userId: string | null };
 
 export type CredentialDeps = { auth: Auth; db: Database; checkPassword: PasswordChecker; requireEmailVerification: boolean };
 
 /** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
 export function createCredentialService({ auth, db, checkPassword, requireEmailVerification }: CredentialDeps) {
+  /** Username first: a taken username is public anyway, so answering it reveals nothing about the email. */
   async function conflictOf(email: string, username: string | undefined): Promise<AppError | null> {
     if (username !== undefined && (await isUsernameTaken(db, username))) return new AppError("USERNAME_TAKEN");
     if (await isEmailTaken(db, email)) return new AppError("EMAIL_TAKEN");
     return null;
+  }
+
+  /**
+   * A taken email when it must not show: the owner, after the argon2 work a real sign-up does, so the answer's
+   * timing does not tell either.
+   */
+  async function concealedConflict(input: NewUserInput): Promise<Registration> {
+    await checkPassword(undefined, input.password);
+    const owner = await findUserByEmail(db, input.email);
+    if (owner === undefined) throw new AppError("EMAIL_TAKEN");
+    return { status: "email-taken", owner };
+  }
+
+  type Created = Extract<Registration, { status: "created" }>;
+
+  /** Better-Auth creates the user; `onTakenEmail` decides what a taken email becomes. */
+  async function create<T>(input: NewUserInput, onTakenEmail: () => Promise<T>): Promise<Created | T> {
+    // Checked first so the common conflict costs no argon2 hash; the unique indexes settle races below.
+    const conflict = await conflictOf(input.email, input.username);
+    if (conflict?.code === "EMAIL_TAKEN") return onTakenEmail();
+    if (conflict) throw conflict;
+    let createdId: string;
+    try {
+      const result = await auth.api.signUpEmail({
+        body: { email: input.email, password: input.password, name: "", username: input.username },
+      });
+      createdId = result.user.id;
+    } catch (error) {
+      // A concurrent registration won the unique index; Better-Auth reports it as a generic failure.
+      const raced = await conflictOf(input.email, input.username);
+      if (raced?.code === "EMAIL_TAKEN") return onTakenEmail();
+      throw raced ?? error;
+    }
+    const created = await findUserById(db, createdId);
+    // With autoSignIn off, Better-Auth answers a duplicate that slipped past our check (a race) with a synthetic
+    // user that was never stored; the email is taken.
+    if (created === undefined) return onTakenEmail();
+    return { status: "created", user: created };
   }
 
   /** Re-authentication of a signed-in user (email change, password change, account deletion). */
@@ -27,40 +72,34 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
   }
 
   return {
-    async register(input: { email: string; password: string; username?: string | undefined }): Promise<UserRow> {
-      // Checked first so the common conflict costs no argon2 hash; the unique indexes settle races below.
-      const conflict = await conflictOf(input.email, input.username);
-      if (conflict) throw conflict;
-      let createdId: string;
-      try {
-        const result = await auth.api.signUpEmail({
-          body: { email: input.email, password: input.password, name: "", username: input.username },
-        });
-        createdId = result.user.id;
-      } catch (error) {
-        // A concurrent registration won the unique index; Better-Auth reports it as a generic failure.
-        throw (await conflictOf(input.email, input.username)) ?? error;
-      }
-      const created = await findUserById(db, createdId);
-      // With autoSignIn off, Better-Auth answers a duplicate that slipped past our check (a race) with a synthetic
-      // user that was never stored; the email is taken.
-      if (created === undefined) throw new AppError("EMAIL_TAKEN");
-      return created;
+    /** Creates the user; a taken username or email is USERNAME_TAKEN or EMAIL_TAKEN. */
+    async register(input: NewUserInput): Promise<UserRow> {
+      const created = await create(input, () => Promise.reject(new AppError("EMAIL_TAKEN")));
+      return created.user;
     },
 
     /**
-     * The user whose password this is, or INVALID_CREDENTIALS. An unknown email costs the same argon2 verify as a
-     * wrong password, so neither the answer nor its timing tells which emails exist.
+     * REQUIRE_EMAIL_VERIFICATION's registration: nobody is signed in by registering, so the answer can hide that an
+     * address has an account. A taken email comes back as `email-taken` with its owner, for the caller to answer as
+     * if created and to tell the owner; a taken username is still USERNAME_TAKEN.
      */
-    async verifyPassword(email: string, password: string): Promise<UserRow> {
+    registerConcealingTakenEmail(input: NewUserInput): Promise<Registration> {
+      return create(input, () => concealedConflict(input));
+    },
+
+    /**
+     * Whether the password is the account's. An unknown email costs the same argon2 verify as a wrong password, so
+     * the caller's answer need not tell which emails exist; a failure names the account when there is one, for the
+     * owner's audit trail.
+     */
+    async checkCredentials(email: string, password: string): Promise<CredentialCheck> {
       const [found] = await db
         .select({ user: users, passwordHash: accounts.password })
         .from(users)
         .leftJoin(accounts, and(eq(accounts.userId, users.id), eq(accounts.providerId, "credential")))
         .where(eq(users.email, email));
       const valid = await checkPassword(found?.passwordHash, password);
-      if (found === undefined || !valid) throw new AppError("INVALID_CREDENTIALS");
-      return found.user;
+      return found !== undefined && valid ? { valid: true, user: found.user } : { valid: false, userId: found?.user.id ?? null };
     },
 
     /**

@@ -13,8 +13,3 @@ export async function listUsersWithSessionCounts(db: Database, now = new Date())
     .groupBy(users.id)
     .orderBy(asc(users.createdAt), asc(users.id));
 }
-
-export async function findUserByEmail(db: Database, email: string): Promise<UserRow | undefined> {
-  const [row] = await db.select().from(users).where(eq(users.email, email));
-  return row;
-}

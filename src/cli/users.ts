@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { toPublicUser } from "../auth/users.ts";
+import { findUserByEmail, toPublicUser } from "../auth/users.ts";
 import { Email, NewPassword, Username } from "../http/schemas.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { CLI_AUDIT_CONTEXT, withServices } from "./open-services.ts";
 import { readSecretFromStdin } from "./read-stdin.ts";
-import { findUserByEmail, listUsersWithSessionCounts } from "./user-queries.ts";
+import { listUsersWithSessionCounts } from "./user-queries.ts";
 
 const EMBEDDED_NOTE = "On the embedded database (no DATABASE_URL) stop the server first: PGlite is single-process.";
 
@@ -100,21 +100,55 @@ once, as for a logout.
 ${EMBEDDED_NOTE}
 `,
   async run(args) {
-    const { positionals } = parseCommandArgs(args, {}, 1);
-    const email = Email.safeParse(positionals[0] ?? "");
-    if (!email.success) throw new UsageError(positionals[0] === undefined ? "EMAIL is required" : "EMAIL is not a valid email address");
+    const email = parseEmailArgument(args);
     const ended = await withServices(async ({ database, sessions, audit }) => {
-      const user = await findUserByEmail(database.db, email.data);
-      if (user === undefined) throw new Error(`no user has the email ${email.data}`);
+      const user = await findUserByEmail(database.db, email);
+      if (user === undefined) throw new Error(`no user has the email ${email}`);
       const sessionIds = await sessions.revokeAll(user.id);
       for (const sessionId of sessionIds) {
         await audit.record("session.revoked", { userId: user.id, sessionId, payload: { via: "cli" } }, CLI_AUDIT_CONTEXT);
       }
       return sessionIds.length;
     });
-    process.stdout.write(`revoked ${ended} session${ended === 1 ? "" : "s"} of ${email.data}\n`);
+    process.stdout.write(`revoked ${ended} session${ended === 1 ? "" : "s"} of ${email}\n`);
   },
 };
+
+export const usersUnlockCommand: Command = {
+  name: "users unlock",
+  summary: "clear a user's failed-login lockout",
+  help: `usage: servauth users unlock EMAIL
+
+Clears the failed-login counter of the account with this email (the per-account login limit,
+RATE_LIMIT_LOGIN_ACCOUNT), so its owner can sign in again at once instead of waiting for the window to end. The
+counter lives in the shared rate-limit store (PostgreSQL or Redis), so running instances see it cleared at once.
+With RATE_LIMIT_STORE=memory the counters live inside the server process and end with it: there is nothing to
+clear from here, and the command says so (exit 1).
+
+${EMBEDDED_NOTE}
+`,
+  async run(args) {
+    const email = parseEmailArgument(args);
+    await withServices(async ({ config, database, limiter, audit }) => {
+      if (config.abuse.store === "memory") {
+        throw new Error("the rate-limit store is memory: lockouts live in the server process and a restart clears them");
+      }
+      const user = await findUserByEmail(database.db, email);
+      if (user === undefined) throw new Error(`no user has the email ${email}`);
+      await limiter.clear("loginAccount", email);
+      await audit.record("account.unlocked", { userId: user.id, payload: { via: "cli" } }, CLI_AUDIT_CONTEXT);
+    });
+    process.stdout.write(`unlocked ${email}\n`);
+  },
+};
+
+/** The single EMAIL positional of the per-user commands. */
+function parseEmailArgument(args: string[]): string {
+  const { positionals } = parseCommandArgs(args, {}, 1);
+  const email = Email.safeParse(positionals[0] ?? "");
+  if (!email.success) throw new UsageError(positionals[0] === undefined ? "EMAIL is required" : "EMAIL is not a valid email address");
+  return email.data;
+}
 
 function formatTable(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];

@@ -41,6 +41,12 @@ export const mails = {
       { label: "Confirm your email address", url: link },
     ),
 
+  registrationAttempted: (to: string) =>
+    compose(to, "Someone tried to register with your email address", [
+      "Someone tried to create an account with this email address, which already has one. No new account was created and nothing about your account changed.",
+      "If it was you, sign in with your existing account, or ask for a password reset if you have forgotten the password. If it was not you, you can ignore this message.",
+    ]),
+
   emailChanged: (to: string, newEmail: string) =>
     compose(to, "Your email address was changed", [
       `The email address of your account was changed to ${newEmail}. This address will no longer receive messages about it.`,

@@ -18,6 +18,7 @@ import { createRequestLimits } from "./request-limits.ts";
 import { createRouter } from "./router.ts";
 import { VERSION } from "../version.ts";
 import { createAccountRoutes } from "./routes/account.ts";
+import { createAuditRoutes } from "./routes/audit.ts";
 import { createAuthRoutes } from "./routes/auth.ts";
 import { createDocsRoutes } from "./routes/docs.ts";
 import { createHealthRoutes } from "./routes/health.ts";
@@ -54,6 +55,7 @@ export function createApp(services: Services, options: AppOptions) {
     .route("/auth", createAccountRoutes({ ...services, requireAuth, limits }))
     .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth, limits }))
     .route("/auth/sessions", createSessionRoutes({ ...services, requireAuth }))
+    .route("/auth/audit", createAuditRoutes({ ...services, requireAuth }))
     .route("/", createHealthRoutes(readiness))
     .route("/", createWellKnownRoutes(services.signingKeys));
   // With METRICS_PORT set, /metrics is served by a listener of its own (cli/serve.ts), not here.

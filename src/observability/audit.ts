@@ -1,10 +1,11 @@
-import { lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { auditEvents } from "../db/tables/audit-events.ts";
 import type { Logger } from "./logger.ts";
 
 export type AuditEventType =
   | "user.registered"
+  | "user.registration_attempted"
   | "login.succeeded"
   | "login.failed"
   | "logout"
@@ -22,10 +23,14 @@ export type AuditEventType =
   | "account.deletion_scheduled"
   | "account.deletion_cancelled"
   | "account.locked"
+  | "account.unlocked"
   | "rate_limit.exceeded";
 
 /** Who did it: taken from the request. */
 export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };
+
+/** Events of the server's own background work (the deletion sweep): no request caused them. */
+export const SYSTEM_AUDIT_CONTEXT: AuditContext = { ipAddress: null, userAgent: "servauth", requestId: null };
 
 export type AuditEvent = {
   userId?: string | null;
@@ -56,12 +61,30 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       }
     },
 
+    /**
+     * One page of the user's own events, newest first. `after` is the id of the last event of the previous page
+     * (keyset paging on (created_at, id), so events written meanwhile neither repeat nor shift the pages); an id
+     * that is not one of the user's events yields an empty page.
+     */
+    async listForUser(userId: string, page: { limit: number; after?: string | undefined }) {
+      const ownEvent = eq(auditEvents.userId, userId);
+      const afterCursor =
+        page.after === undefined
+          ? undefined
+          : sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (select created_at, id from audit_events where id = ${page.after} and user_id = ${userId})`;
+      return db
+        .select()
+        .from(auditEvents)
+        .where(and(ownEvent, afterCursor))
+        .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+        .limit(page.limit);
+    },
+
     /** AUDIT_RETENTION_DAYS: events older than this are deleted by the retention job. */
     async purgeOlderThan(days: number): Promise<void> {
       await db.delete(auditEvents).where(lt(auditEvents.createdAt, new Date(Date.now() - days * 86_400_000)));
     },
   };
 }
-
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -16,7 +16,7 @@ const ADMIN_URL = process.env.TEST_DATABASE_URL;
 const PASSWORD = "correct horse battery staple";
 /** The JWT issuer; the same across restarts, so a 401 after one means revoked, not "issued by someone else". */
 const APP_URL = "http://servauth.test";
-const COMMANDS = ["serve", "migrate", "keys rotate", "users create", "users list", "users revoke-sessions", "config check"];
+const COMMANDS = ["serve", "migrate", "keys rotate", "users create", "users list", "users revoke-sessions", "users unlock", "config check"];
 
 let counter = 0;
 const newEmail = () => `cli-${Date.now().toString(36)}-${++counter}@example.com`;
@@ -29,11 +29,11 @@ function expectOneErrorLine(stderr: string) {
   expect(stderr).not.toMatch(/^\s+at /m);
 }
 
-async function login(server: SpawnedServer, email: string): Promise<{ status: number; accessToken: string }> {
+async function login(server: SpawnedServer, email: string, password = PASSWORD): Promise<{ status: number; accessToken: string }> {
   const response = await fetch(`${server.url}/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password: PASSWORD }),
+    body: JSON.stringify({ email, password }),
   });
   const body = (await response.json()) as { accessToken: string };
   return { status: response.status, accessToken: body.accessToken };
@@ -64,6 +64,7 @@ describe("usage", () => {
       ["users", "create", "--email", "a@example.com"],
       ["users", "create", "--email", "a@example.com", "--password-stdin", "--role", "admin"],
       ["users", "revoke-sessions"],
+      ["users", "unlock", "not-an-email"],
       ["migrate", "extra"],
     ]) {
       const result = await runCli(runtime, args, {}, 30_000, PASSWORD);
@@ -182,6 +183,17 @@ describe("users commands on the embedded database", () => {
     expect(second.status).toBe(200);
     expect(await meStatus(server, second.accessToken)).toBe(200);
   });
+
+  test("unlock refuses the memory rate-limit store: its counters live in the server process", { timeout: 60_000 }, async () => {
+    const emptyDir = await mkdtemp(path.join(tmpdir(), "servauth-e2e-cli-unlock-"));
+    try {
+      const result = await runCli("bun", ["users", "unlock", newEmail()], { DATA_DIR: emptyDir, APP_URL });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe("servauth users unlock: the rate-limit store is memory: lockouts live in the server process and a restart clears them\n");
+    } finally {
+      await rm(emptyDir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(ADMIN_URL === undefined)("users commands on PostgreSQL, next to a running server", () => {
@@ -194,7 +206,7 @@ describe.skipIf(ADMIN_URL === undefined)("users commands on PostgreSQL, next to 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "servauth-e2e-cli-pg-"));
     database = await createScratchDatabase(ADMIN_URL ?? "", "servauth_cli");
-    server = await spawnServer({ runtime: "bun", databaseUrl: database.url, env: { APP_URL, AUTH_SECRET } });
+    server = await spawnServer({ runtime: "bun", databaseUrl: database.url, env: { APP_URL, AUTH_SECRET, RATE_LIMIT_LOGIN_ACCOUNT: "3/900" } });
   });
   afterAll(async () => {
     await server?.stop();
@@ -226,5 +238,27 @@ describe.skipIf(ADMIN_URL === undefined)("users commands on PostgreSQL, next to 
 
     const [rows] = await database.sql<{ count: number }[]>`select count(*)::int as count from audit_events where type = 'user.registered'`;
     expect(rows?.count).toBe(1);
+  });
+
+  test("unlock clears a locked account's counter in the shared store; the running server lets its owner in", { timeout: 120_000 }, async () => {
+    if (server === undefined) throw new Error("no server");
+    const email = newEmail();
+    const created = await runCli("bun", ["users", "create", "--email", email, "--password-stdin"], env(), 60_000, PASSWORD);
+    expect(created.code, created.stderr).toBe(0);
+    // RATE_LIMIT_LOGIN_ACCOUNT=3/900: three failures, then even the right password is refused.
+    for (let attempt = 0; attempt < 3; attempt++) expect((await login(server, email, "wrong password, surely")).status).toBe(401);
+    expect((await login(server, email)).status).toBe(429);
+
+    const unknown = await runCli("bun", ["users", "unlock", newEmail()], env());
+    expect(unknown.code).toBe(1);
+    expectOneErrorLine(unknown.stderr);
+
+    const unlocked = await runCli("bun", ["users", "unlock", email], env());
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+    expect(unlocked.stdout).toBe(`unlocked ${email}\n`);
+    expect((await login(server, email)).status).toBe(200);
+    const events = await database.sql<{ type: string }[]>`
+      select a.type from audit_events a join users u on u.id = a.user_id where u.email = ${email} order by a.created_at`;
+    expect(events.map((event) => event.type)).toContain("account.unlocked");
   });
 });

@@ -143,6 +143,41 @@ describe("email verification", () => {
     expect((await login(gated, account.email, account.password)).status).toBe(200);
   });
 
+  it("with REQUIRE_EMAIL_VERIFICATION, a taken email gets a fresh sign-up's answer and its owner a warning", async () => {
+    const gated = await appWith({ REQUIRE_EMAIL_VERIFICATION: "true" });
+    const owner = newAccount({ username: `owner${Date.now().toString(36)}` });
+    const first = await gated.request("POST", "/auth/register", owner);
+    expect(first.status).toBe(201);
+    const { user: ownerUser } = (await first.json()) as { user: Record<string, unknown> };
+
+    const fresh = await gated.request("POST", "/auth/register", newAccount());
+    const taken = await gated.request("POST", "/auth/register", { email: owner.email.toUpperCase(), password: "another long password" });
+    expect(taken.status).toBe(fresh.status);
+    expect(parseSetCookies(taken)).toEqual({});
+    const [freshBody, takenBody] = [(await fresh.json()) as { user: Record<string, unknown> }, (await taken.json()) as { user: Record<string, unknown> }];
+    expect(Object.keys(takenBody)).toEqual(Object.keys(freshBody));
+    expect(Object.keys(takenBody.user).sort()).toEqual(Object.keys(freshBody.user).sort());
+    // Nothing of the owner's account shows: not its id, username or creation time.
+    expect(takenBody.user).toMatchObject({ email: owner.email, emailVerified: false, username: null });
+    expect(takenBody.user.id).not.toBe(ownerUser.id);
+    expect(takenBody.user.createdAt).not.toBe(ownerUser.createdAt);
+
+    const warning = await smtp.waitFor(owner.email, (m) => m.subject === "Someone tried to register with your email address");
+    expect(warning.text).toContain("No new account was created");
+    // The owner's account is untouched: still one user, and the owner's password still works once verified.
+    const [row] = await gated.db.select().from(users).where(eq(users.email, owner.email));
+    expect(row?.id).toBe(ownerUser.id);
+    const confirm = await smtp.waitFor(owner.email, (m) => m.subject === "Confirm your email address");
+    expect((await gated.request("POST", "/auth/verify-email", { token: tokenFrom(confirm, "/verify-email") })).status).toBe(200);
+    expect((await login(gated, owner.email, owner.password)).status).toBe(200);
+    expect((await login(gated, owner.email, "another long password")).status).toBe(401);
+
+    // A taken username is still refused: usernames are public.
+    const username = await gated.request("POST", "/auth/register", newAccount({ username: owner.username }));
+    expect(username.status).toBe(409);
+    expect((await username.json()).code).toBe("USERNAME_TAKEN");
+  });
+
   it("answers 400 INVALID_TOKEN for an unknown token", async () => {
     const response = await t.request("POST", "/auth/verify-email", { token: "B".repeat(43) });
     expect(response.status).toBe(400);

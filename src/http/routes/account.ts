@@ -90,7 +90,9 @@ export function createAccountRoutes(deps: AccountRouteDeps) {
       const { email } = c.req.valid("json");
       await limitMailTo(c, email);
       await deps.passwordReset.request(email);
-      await audit.record("password.reset_requested", { payload: { email } }, auditContext(c));
+      // Looked up for known and unknown addresses alike: the owner sees the request in their trail.
+      const owner = await findUserByEmail(deps.database.db, email);
+      await audit.record("password.reset_requested", { userId: owner?.id ?? null, payload: { email } }, auditContext(c));
       return c.json({}, 202);
     })
     .openapi(resetPassword, async (c) => {

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../router.ts";
 import type { Context, MiddlewareHandler } from "hono";
-import type { UserRow } from "../../auth/users.ts";
+import type { PublicUser, UserRow } from "../../auth/users.ts";
+import { mails } from "../../delivery/templates.ts";
 import { toPublicUser } from "../../auth/users.ts";
 import { AppError } from "../../errors.ts";
 import type { Services } from "../../services.ts";
@@ -25,7 +27,7 @@ import {
 
 export type AuthRouteDeps = Pick<
   Services,
-  "config" | "credentials" | "passwordPolicy" | "emailVerification" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit"
+  "config" | "credentials" | "passwordPolicy" | "emailVerification" | "sessions" | "rotateRefreshToken" | "accessTokens" | "audit" | "mail"
 > & {
   cookies: CookieJar;
   requireAuth: MiddlewareHandler<AppEnv>;
@@ -45,7 +47,7 @@ const register = createRoute({
     ),
     400: problem("VALIDATION_FAILED, INVALID_JSON, or PASSWORD_TOO_COMMON (a common or breached password, or one containing the email's name)"),
     403: problem("CSRF_REJECTED"),
-    409: problem("EMAIL_TAKEN or USERNAME_TAKEN"),
+    409: problem("USERNAME_TAKEN, or EMAIL_TAKEN (never with REQUIRE_EMAIL_VERIFICATION: then a taken email gets the answer a new one gets, and its owner a mail)"),
   },
 });
 
@@ -91,6 +93,12 @@ const refresh = createRoute({
   },
 });
 
+/** What a fresh registration would answer for this input: a new id, unverified, created now. Nothing of the owner's. */
+function lookalikeUser(input: { email: string; username?: string | undefined }): PublicUser {
+  const now = new Date().toISOString();
+  return { id: randomUUID(), email: input.email, username: input.username ?? null, emailVerified: false, createdAt: now, updatedAt: now };
+}
+
 /** POST /auth/register, /login, /logout, /refresh. */
 export function createAuthRoutes(deps: AuthRouteDeps) {
   const { credentials, sessions, accessTokens, cookies, audit, limits } = deps;
@@ -119,11 +127,23 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
       const input = c.req.valid("json");
       await limits.consume(c, "registerIp", c.get("clientIp"));
       await deps.passwordPolicy.assertAcceptable(input.password, { email: input.email, field: "password" });
-      const user = await credentials.register(input);
-      await audit.record("user.registered", { userId: user.id }, auditContext(c));
-      await deps.emailVerification.send(user);
-      if (deps.config.account.requireEmailVerification) return c.json({ user: toPublicUser(user) }, 201);
-      return c.json(await signIn(c, user), 201);
+      if (!deps.config.account.requireEmailVerification) {
+        const user = await credentials.register(input);
+        await audit.record("user.registered", { userId: user.id }, auditContext(c));
+        await deps.emailVerification.send(user);
+        return c.json(await signIn(c, user), 201);
+      }
+      // Nobody is signed in by registering here, so a taken email can get the answer a new one gets: no enumeration.
+      const registration = await credentials.registerConcealingTakenEmail(input);
+      if (registration.status === "email-taken") {
+        const { owner } = registration;
+        await audit.record("user.registration_attempted", { userId: owner.id }, auditContext(c));
+        deps.mail.enqueue(mails.registrationAttempted(owner.email));
+        return c.json({ user: lookalikeUser(input) }, 201);
+      }
+      await audit.record("user.registered", { userId: registration.user.id }, auditContext(c));
+      await deps.emailVerification.send(registration.user);
+      return c.json({ user: toPublicUser(registration.user) }, 201);
     })
     .openapi(login, async (c) => {
       const { email, password } = c.req.valid("json");
@@ -132,11 +152,13 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
       await limits.assertBelow(c, "stuffingIp", ip);
       // Counted before the password is checked: past the limit, no argon2 work is done for anyone.
       await limits.consume(c, "loginAccount", email);
-      const user = await credentials.verifyPassword(email, password).catch(async (error: unknown) => {
-        await audit.record("login.failed", { payload: { email } }, auditContext(c));
+      const checked = await credentials.checkCredentials(email, password);
+      if (!checked.valid) {
+        await audit.record("login.failed", { userId: checked.userId, payload: { email } }, auditContext(c));
         await limits.countDistinct(c, "stuffingIp", ip, email);
-        throw error;
-      });
+        throw new AppError("INVALID_CREDENTIALS");
+      }
+      const { user } = checked;
       await limits.reset("loginAccount", email);
       credentials.assertMaySignIn(user);
       await audit.record("login.succeeded", { userId: user.id }, auditContext(c));
