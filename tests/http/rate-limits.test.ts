@@ -178,6 +178,16 @@ describe("other rules", () => {
     expect((await app.request("GET", "/health")).status).toBe(200);
   });
 
+  it("counts requests whose credentials fail towards the per-IP limit: junk tokens buy no unlimited 401s", async () => {
+    const app = await appWith({ RATE_LIMIT_UNAUTHENTICATED_IP: "3/60" });
+    const statuses: number[] = [];
+    for (const authorization of ["Bearer junk", "Bearer a.b.c", "Basic dXNlcjpwYXNz", "Bearer junk"]) {
+      statuses.push((await app.request("GET", "/auth/me", undefined, { authorization })).status);
+    }
+    statuses.push((await app.request("GET", "/auth/sessions", undefined, { cookie: "servauth.session=forged" })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
   it("records a refused window once in the audit log, however many refusals follow", async () => {
     const app = await appWith({ RATE_LIMIT_REGISTER_IP: "1/3600" });
     for (let i = 0; i < 4; i++) await app.request("POST", "/auth/register", newAccount());

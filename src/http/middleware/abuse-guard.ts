@@ -18,7 +18,8 @@ export function blocklist(isBlocked: (ip: string | null) => boolean) {
 /**
  * The generic per-IP limit for requests that present no credentials. Requests with a bearer token or the session
  * cookie are limited per session instead (RATE_LIMIT_AUTHENTICATED_SESSION), since an app's backend may call
- * from a handful of addresses at high rates; the credential endpoints carry their own, tighter rules.
+ * from a handful of addresses at high rates; those whose credentials fail are counted here by `authenticate`.
+ * The credential endpoints carry their own, tighter rules.
  */
 export function unauthenticatedLimit(limits: RequestLimits, sessionCookieName: string) {
   return createMiddleware<AppEnv>(async (c, next) => {

@@ -26,7 +26,12 @@ function unauthenticated(): AppError {
  */
 export function authenticate({ accessTokens, sessionValidator, cookies, limits }: AuthenticateDeps) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const auth = await resolve(c.req.header("authorization"), cookies.readSession(c));
+    const auth = await resolve(c.req.header("authorization"), cookies.readSession(c)).catch(async (error: unknown) => {
+      // Presenting any credentials skips the generic per-IP limit; failing them counts towards it, so junk
+      // tokens cannot buy unlimited 401s (RATE_LIMITED once the address is over the limit).
+      await limits.consume(c, "unauthenticatedIp", c.get("clientIp"));
+      throw error;
+    });
     c.set("auth", auth);
     await limits.consume(c, "authenticatedSession", auth.session.id);
     await next();
