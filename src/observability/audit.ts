@@ -22,7 +22,11 @@ export type AuditEventType =
   | "account.deletion_scheduled"
   | "account.deletion_cancelled"
   | "account.locked"
-  | "rate_limit.exceeded";
+  | "rate_limit.exceeded"
+  | "otp.sent"
+  | "otp.verified"
+  | "otp.failed"
+  | "otp.burned";
 
 /** Who did it: taken from the request. */
 export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };
