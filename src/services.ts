@@ -29,6 +29,10 @@ import { createSessionCache } from "./sessions/session-cache.ts";
 import { createSessionService } from "./sessions/session-service.ts";
 import { createSessionValidator } from "./sessions/session-validator.ts";
 import { createAccessTokens } from "./tokens/access-token.ts";
+import { createOtpKeyBox, loadOtpKeys } from "./otp/otp-keys.ts";
+import { createOtpService } from "./otp/otp-service.ts";
+import { createDatabaseSingleUseIds } from "./otp/single-use-ids.ts";
+import { createRedisSingleUseIds } from "./otp/single-use-ids-redis.ts";
 import { createSigningKeyBox, loadSigningKeys } from "./tokens/signing-keys.ts";
 
 export type ServiceDeps = {
@@ -45,6 +49,7 @@ export type ServiceDeps = {
 };
 
 const AUDIT_PURGE_INTERVAL_SECONDS = 3600;
+const OTP_ID_PURGE_INTERVAL_SECONDS = 600;
 const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
 
 /** Wires the services over a migrated database and a connected bus. Everything is built here, nothing at import time. */
@@ -101,6 +106,13 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     logger,
   });
   const audit = createAuditLog(db, logger, metrics.countSecurityEvent);
+  const otpKeys = await loadOtpKeys(database, createOtpKeyBox(config.authSecret), {
+    rotationDays: config.otp.keyRotationDays,
+    challengeTtlSeconds: config.otp.ttlSeconds,
+  });
+  // The single-use ids live where several instances share them: Redis when configured, else the database.
+  const otpIds = config.redisUrl !== null ? createRedisSingleUseIds(config.redisUrl) : createDatabaseSingleUseIds(db);
+  const otp = createOtpService({ db, config: config.otp, authSecret: config.authSecret, keys: otpKeys, ids: otpIds, mail });
   const stopJobs = [
     startPeriodicJob(
       "deletion sweep",
@@ -113,6 +125,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
       logger,
     ),
     startPeriodicJob("audit retention", () => audit.purgeOlderThan(config.auditRetentionDays), AUDIT_PURGE_INTERVAL_SECONDS, logger),
+    startPeriodicJob("otp id purge", () => otp.purgeExpired(), OTP_ID_PURGE_INTERVAL_SECONDS, logger),
   ];
   return {
     config,
@@ -133,14 +146,18 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     sessionValidator: createSessionValidator({ sessions, cache: createSessionCache(SESSION_CACHE), bus, logger }),
     rotateRefreshToken: createRefreshRotation({ db, bus, policy: config.tokens, authSecret: config.authSecret }),
     signingKeys,
+    otp,
+    otpKeys,
     limiter: createLimiter(rateLimitStore, config.abuse.rules, logger),
     isBlocked: createBlocklist(config.abuse.blocklistCidrs),
-    /** Stops the background work (key reloads, deletion sweep), lets queued mail finish, closes the limiter's store. */
+    /** Stops the background work (key reloads, deletion sweep, purges), lets queued mail finish, closes the limiter's store. */
     async close() {
       signingKeys.close();
+      otpKeys.close();
       for (const stop of stopJobs) stop();
       await mail.drain();
       await rateLimitStore.close();
+      await otpIds.close();
     },
     accessTokens: createAccessTokens(signingKeys, {
       issuer: config.tokens.issuer,

@@ -21,6 +21,21 @@ export type EmailVerificationDeps = {
  * to an earlier address cannot verify the current one after an email change.
  */
 export function createEmailVerification({ db, tokens, mail, bus, appUrl, ttlSeconds }: EmailVerificationDeps) {
+  /**
+   * Marks the address verified if it is still the user's, and tells every instance to forget its cached copy of
+   * the user. Null when the user is gone or has another address now.
+   */
+  async function markVerified(userId: string, email: string): Promise<UserRow | null> {
+    const [verified] = await db
+      .update(users)
+      .set({ emailVerified: true })
+      .where(and(eq(users.id, userId), eq(users.email, email)))
+      .returning();
+    if (verified === undefined) return null;
+    await bus.publish({ kind: "user", userId });
+    return verified;
+  }
+
   return {
     async send(user: Pick<UserRow, "id" | "email">): Promise<void> {
       const token = await tokens.issue("verify-email", JSON.stringify({ userId: user.id, email: user.email }), ttlSeconds);
@@ -32,15 +47,10 @@ export function createEmailVerification({ db, tokens, mail, bus, appUrl, ttlSeco
       const value = await tokens.consume("verify-email", token);
       if (value === null) return null;
       const { userId, email } = JSON.parse(value) as { userId: string; email: string };
-      const [verified] = await db
-        .update(users)
-        .set({ emailVerified: true })
-        .where(and(eq(users.id, userId), eq(users.email, email)))
-        .returning();
-      if (verified === undefined) return null;
-      await bus.publish({ kind: "user", userId });
-      return verified;
+      return markVerified(userId, email);
     },
+
+    markVerified,
   };
 }
 

@@ -48,3 +48,15 @@ export async function findUserByEmail(db: Database, email: string): Promise<User
   const [row] = await db.select().from(users).where(eq(users.email, email));
   return row;
 }
+
+/**
+ * The user with this address, created without a password if there is none (one-time-code sign-up: the code
+ * proved the mailbox, so the address is verified). A concurrent creation of the same address settles on one user.
+ */
+export async function findOrCreatePasswordlessUser(db: Database, email: string): Promise<{ user: UserRow; created: boolean }> {
+  const [created] = await db.insert(users).values({ email, emailVerified: true }).onConflictDoNothing({ target: users.email }).returning();
+  if (created !== undefined) return { user: created, created: true };
+  const existing = await findUserByEmail(db, email);
+  if (existing === undefined) throw new Error("the user that blocked the insert is gone");
+  return { user: existing, created: false };
+}

@@ -61,6 +61,20 @@ export type AppConfig = {
   metrics: { enabled: boolean; port: number | null };
   /** `hibp` null: only the offline list is consulted. */
   passwords: { minLength: number; hibp: { apiUrl: string; timeoutMs: number } | null };
+  otp: OtpConfig;
+};
+
+export type OtpConfig = {
+  length: number;
+  ttlSeconds: number;
+  maxAttempts: number;
+  resendDelaySeconds: number;
+  maxResends: number;
+  maxCredentials: number;
+  signUp: boolean;
+  keyRotationDays: number;
+  /** HttpOnly, SameSite=Strict, Path=/; __Host- prefixed (and Secure) in production. */
+  cookieName: string;
 };
 
 /** Derives the application configuration from a validated environment; no I/O. */
@@ -114,6 +128,17 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
     passwords: {
       minLength: env.PASSWORD_MIN_LENGTH,
       hibp: env.HIBP_ENABLED ? { apiUrl: env.HIBP_API_URL, timeoutMs: env.HIBP_TIMEOUT_MS } : null,
+    },
+    otp: {
+      length: env.OTP_LENGTH,
+      ttlSeconds: env.OTP_TTL,
+      maxAttempts: env.OTP_MAX_ATTEMPTS,
+      resendDelaySeconds: env.OTP_RESEND_DELAY,
+      maxResends: env.OTP_MAX_RESENDS,
+      maxCredentials: env.OTP_MAX_CREDENTIALS,
+      signUp: env.OTP_SIGNUP,
+      keyRotationDays: env.OTP_KEY_ROTATION_DAYS,
+      cookieName: isProduction ? "__Host-servauth.otp" : "servauth.otp",
     },
   };
 }

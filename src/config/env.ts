@@ -96,6 +96,20 @@ const envSchema = z.object({
   HIBP_ENABLED: flag(false),
   HIBP_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.pwnedpasswords.com"),
   HIBP_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(1_500),
+  /** One-time codes (issue 5): digits per code, and how long one is valid. */
+  OTP_LENGTH: z.coerce.number().int().min(6).max(10).default(6),
+  OTP_TTL: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Wrong codes a challenge takes before it is burned. */
+  OTP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** Seconds before a code may be sent again, and how many times per challenge. */
+  OTP_RESEND_DELAY: z.coerce.number().int().min(0).max(3600).default(30),
+  OTP_MAX_RESENDS: z.coerce.number().int().min(0).max(20).default(3),
+  /** Addresses one challenge may hold (switching between them sends no new code). */
+  OTP_MAX_CREDENTIALS: z.coerce.number().int().min(1).max(10).default(3),
+  /** true: signing in with a code to an unknown address creates the account (passwordless). */
+  OTP_SIGNUP: flag(false),
+  /** Age in days at which the key-encryption key that seals challenges is replaced. */
+  OTP_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 /** RATE_LIMIT_LOGIN_ACCOUNT="10/900" (max per window seconds) or "off", one variable per rule. */

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { AppEnv } from "./app-env.ts";
-import { createCookieJar } from "./cookies.ts";
+import { createCookieJar, createOtpCookie } from "./cookies.ts";
 import { blocklist, unauthenticatedLimit } from "./middleware/abuse-guard.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { limitBodySize } from "./middleware/body-limit.ts";
@@ -24,6 +24,7 @@ import { createDocsRoutes } from "./routes/docs.ts";
 import { createHealthRoutes } from "./routes/health.ts";
 import { createMeRoutes } from "./routes/me.ts";
 import { createMetricsRoutes } from "./routes/metrics.ts";
+import { createOtpRoutes } from "./routes/otp.ts";
 import { createSessionRoutes } from "./routes/sessions.ts";
 import { createWellKnownRoutes } from "./routes/well-known.ts";
 
@@ -33,6 +34,7 @@ export type AppOptions = { readSocketAddress: SocketAddressReader };
 export function createApp(services: Services, options: AppOptions) {
   const { config } = services;
   const cookies = createCookieJar(config.cookies);
+  const otpCookie = createOtpCookie(config.otp.cookieName, config.cookies.secure);
   const limits = createRequestLimits(services.limiter, services.audit);
   const requireAuth = authenticate({ accessTokens: services.accessTokens, sessionValidator: services.sessionValidator, cookies, limits });
 
@@ -46,7 +48,7 @@ export function createApp(services: Services, options: AppOptions) {
   app.use(blocklist(services.isBlocked));
   app.use(corsAllowlist(config.allowedOrigins));
   app.use(limitBodySize(config.maxBodyBytes));
-  app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }));
+  app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: [...cookies.names, otpCookie.name] }));
   app.use(unauthenticatedLimit(limits, config.cookies.sessionName));
 
   const readiness = { pingDatabase: () => services.database.ping(), isRevocationBusConnected: () => services.bus.isConnected() };
@@ -56,6 +58,7 @@ export function createApp(services: Services, options: AppOptions) {
     .route("/auth/me", createMeRoutes({ ...services, cookies, requireAuth, limits }))
     .route("/auth/sessions", createSessionRoutes({ ...services, requireAuth }))
     .route("/auth/audit", createAuditRoutes({ ...services, requireAuth }))
+    .route("/auth/otp", createOtpRoutes({ ...services, cookies, otpCookie, requireAuth, limits }))
     .route("/", createHealthRoutes(readiness))
     .route("/", createWellKnownRoutes(services.signingKeys));
   // With METRICS_PORT set, /metrics is served by a listener of its own (cli/serve.ts), not here.

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, generateCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppConfig } from "../config/config.ts";
 
 type CookieConfig = AppConfig["cookies"];
@@ -30,3 +30,21 @@ export function createCookieJar(config: CookieConfig) {
 }
 
 export type CookieJar = ReturnType<typeof createCookieJar>;
+
+/**
+ * The one-time-code challenge cookie: HttpOnly, SameSite=Strict, Path=/ (and Secure with the __Host- prefix in
+ * production). Its value is the sealed challenge; it lives as long as the challenge. Written as header values so
+ * error answers (a wrong code carries the next state) can set it too.
+ */
+export function createOtpCookie(name: string, secure: boolean) {
+  const options = { httpOnly: true, secure, sameSite: "Strict" as const, path: "/" };
+  return {
+    name,
+    read: (c: Context) => getCookie(c, name),
+    serialize: (value: string, expiresAt: Date) =>
+      generateCookie(name, value, { ...options, maxAge: Math.max(Math.ceil((expiresAt.getTime() - Date.now()) / 1000), 1) }),
+    cleared: () => generateCookie(name, "", { ...options, maxAge: 0 }),
+  };
+}
+
+export type OtpCookie = ReturnType<typeof createOtpCookie>;

@@ -23,6 +23,7 @@ export function problemResponse(c: Context<AppEnv>, error: AppError): Response {
     code: error.code,
     requestId: c.get("requestId"),
     ...(error.errors ? { errors: error.errors } : {}),
+    ...error.extensions,
   };
   const headers = new Headers({ "Content-Type": "application/problem+json", ...error.headers });
   // A failed attempt on a limited route still tells the client where it stands.

@@ -77,6 +77,8 @@ export const ProblemSchema = z
     code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]),
     requestId: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    attemptsLeft: z.number().int().optional().openapi({ description: "OTP_INVALID_CODE only: wrong codes the challenge still takes" }),
+    challenge: z.string().optional().openapi({ description: "OTP_INVALID_CODE only: the challenge to send with the next attempt" }),
   })
   .openapi("Problem");
 

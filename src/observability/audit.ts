@@ -24,7 +24,11 @@ export type AuditEventType =
   | "account.deletion_cancelled"
   | "account.locked"
   | "account.unlocked"
-  | "rate_limit.exceeded";
+  | "rate_limit.exceeded"
+  | "otp.sent"
+  | "otp.verified"
+  | "otp.failed"
+  | "otp.burned";
 
 /** Who did it: taken from the request. */
 export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };

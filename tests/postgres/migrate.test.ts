@@ -28,10 +28,12 @@ describe("migrations on PostgreSQL", () => {
       const applied = await check`select count(*)::int as n from servauth_migrations.__drizzle_migrations`;
       const tables = await check`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
       await check.end();
-      expect(applied[0]?.n).toBe(1);
+      expect(applied[0]?.n).toBe(2);
       expect(tables.map((row) => row.table_name)).toEqual([
         "accounts",
         "audit_events",
+        "otp_challenge_ids",
+        "otp_keys",
         "rate_limits",
         "refresh_tokens",
         "sessions",

@@ -61,6 +61,14 @@ describe("parseEnv defaults", () => {
       AUDIT_RETENTION_DAYS: 90,
       RATE_LIMIT_STORE: "auto",
       BLOCKLIST_CIDRS: [],
+      OTP_LENGTH: 6,
+      OTP_TTL: 300,
+      OTP_MAX_ATTEMPTS: 5,
+      OTP_RESEND_DELAY: 30,
+      OTP_MAX_RESENDS: 3,
+      OTP_MAX_CREDENTIALS: 3,
+      OTP_SIGNUP: false,
+      OTP_KEY_ROTATION_DAYS: 30,
       rateLimitRules: DEFAULT_RULES,
     });
   });
@@ -370,5 +378,38 @@ describe("metrics variables", () => {
     [{ PORT: "8080", METRICS_PORT: "8080" }, "METRICS_PORT: must differ from PORT"],
   ])("rejects %o naming %s", (env, named) => {
     expect(() => parseEnv(env)).toThrow(named);
+  });
+});
+
+describe("one-time code settings", () => {
+  it("reports every out-of-range value at once", () => {
+    const error = configErrorOf({
+      OTP_LENGTH: "5",
+      OTP_TTL: "0",
+      OTP_MAX_ATTEMPTS: "21",
+      OTP_RESEND_DELAY: "-1",
+      OTP_MAX_RESENDS: "x",
+      OTP_MAX_CREDENTIALS: "11",
+      OTP_SIGNUP: "yes",
+      OTP_KEY_ROTATION_DAYS: "0",
+    });
+    expect(problemVariables(error)).toEqual([
+      "OTP_KEY_ROTATION_DAYS",
+      "OTP_LENGTH",
+      "OTP_MAX_ATTEMPTS",
+      "OTP_MAX_CREDENTIALS",
+      "OTP_MAX_RESENDS",
+      "OTP_RESEND_DELAY",
+      "OTP_SIGNUP",
+      "OTP_TTL",
+    ]);
+  });
+
+  it("accepts the extremes tests and operators use, and names the cookie by environment", () => {
+    const env = parseEnv({ OTP_LENGTH: "10", OTP_TTL: "1", OTP_RESEND_DELAY: "0", OTP_MAX_RESENDS: "0", OTP_SIGNUP: "true" });
+    expect(env).toMatchObject({ OTP_LENGTH: 10, OTP_TTL: 1, OTP_RESEND_DELAY: 0, OTP_MAX_RESENDS: 0, OTP_SIGNUP: true });
+    expect(buildConfig(env, SECRET).otp.cookieName).toBe("servauth.otp");
+    const production = parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" });
+    expect(buildConfig(production, SECRET).otp.cookieName).toBe("__Host-servauth.otp");
   });
 });

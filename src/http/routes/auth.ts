@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../router.ts";
-import type { Context, MiddlewareHandler } from "hono";
-import type { PublicUser, UserRow } from "../../auth/users.ts";
+import type { MiddlewareHandler } from "hono";
+import type { PublicUser } from "../../auth/users.ts";
 import { mails } from "../../delivery/templates.ts";
 import { toPublicUser } from "../../auth/users.ts";
 import { AppError } from "../../errors.ts";
@@ -11,6 +11,7 @@ import type { AppEnv } from "../app-env.ts";
 import { auditContext } from "../audit-context.ts";
 import type { CookieJar } from "../cookies.ts";
 import type { RequestLimits } from "../request-limits.ts";
+import { createSignIn } from "../sign-in.ts";
 import {
   AUTHENTICATED,
   AuthResultSchema,
@@ -103,24 +104,7 @@ function lookalikeUser(input: { email: string; username?: string | undefined }):
 export function createAuthRoutes(deps: AuthRouteDeps) {
   const { credentials, sessions, accessTokens, cookies, audit, limits } = deps;
 
-  async function signIn(c: Context<AppEnv>, user: UserRow) {
-    const context = auditContext(c);
-    const issued = await sessions.create(user.id, { ipAddress: context.ipAddress, userAgent: context.userAgent });
-    for (const sessionId of issued.evictedSessionIds) {
-      await audit.record("session.evicted", { userId: user.id, sessionId, payload: { reason: "session cap" } }, context);
-    }
-    cookies.set(c, issued, sessions.absoluteExpiry(issued.session.createdAt));
-    return { user: toPublicUser(user), ...(await tokenPair(user.id, issued.session.id, issued.refreshToken)) };
-  }
-
-  async function tokenPair(userId: string, sessionId: string, refreshToken: string) {
-    return {
-      accessToken: await accessTokens.sign({ userId, sessionId }),
-      refreshToken,
-      tokenType: "Bearer" as const,
-      expiresIn: accessTokens.ttlSeconds,
-    };
-  }
+  const { signIn, tokenPair } = createSignIn({ sessions, accessTokens, audit, cookies });
 
   return createRouter()
     .openapi(register, async (c) => {

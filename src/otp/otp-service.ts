@@ -1,0 +1,173 @@
+import { randomBytes } from "node:crypto";
+import { findOrCreatePasswordlessUser, findUserByEmail, type UserRow } from "../auth/users.ts";
+import type { OtpConfig } from "../config/config.ts";
+import type { Database } from "../db/client.ts";
+import type { MailQueue } from "../delivery/mail-queue.ts";
+import { mails } from "../delivery/templates.ts";
+import { AppError } from "../errors.ts";
+import { createCodeHasher, generateCode, isWellFormedCode } from "./codes.ts";
+import type { OtpKeyStore } from "./otp-keys.ts";
+import {
+  type ChallengeState,
+  type Credential,
+  currentCredential,
+  openState,
+  sealState,
+  stateExpiresAt,
+} from "./sealed-state.ts";
+import type { SingleUseIds } from "./single-use-ids.ts";
+
+export type OtpPurpose = ChallengeState["purpose"];
+
+/** A state handed to the client: the sealed string and what the answer tells about its current code. */
+export type IssuedChallenge = { challenge: string; state: ChallengeState; expiresAt: Date; resendAvailableAt: Date };
+
+export type VerifyOutcome =
+  | { status: "verified"; state: ChallengeState; credential: Credential }
+  | { status: "wrong"; attemptsLeft: number; next: IssuedChallenge };
+
+export type OtpServiceDeps = {
+  db: Database;
+  config: OtpConfig;
+  authSecret: string;
+  keys: OtpKeyStore;
+  ids: SingleUseIds;
+  mail: MailQueue;
+};
+
+/**
+ * One-time codes with the challenge state on the client: sealed (see sealed-state.ts), and single-use, since every
+ * state's id is consumed from the shared store before the state is acted on. Every change of a state (a wrong
+ * code, a resend, another address) is a new state with a new id; the old one is spent.
+ */
+export function createOtpService({ db, config, authSecret, keys, ids, mail }: OtpServiceDeps) {
+  const hasher = createCodeHasher(authSecret);
+
+  function newCredential(to: string, now: number): { credential: Credential; code: string } {
+    const code = generateCode(config.length);
+    const credential: Credential = {
+      channel: "email",
+      to,
+      ...hasher.hash(to, code),
+      expiresAt: now + config.ttlSeconds * 1000,
+      resendAvailableAt: now + config.resendDelaySeconds * 1000,
+    };
+    return { credential, code };
+  }
+
+  /**
+   * Mails the code, in the background (the answer's timing does not depend on it). A sign-in code goes only to an
+   * address with an account, or to any address with OTP_SIGNUP; otherwise nothing is sent and the challenge can
+   * never be passed. Returns whether a code was sent.
+   */
+  async function deliver(purpose: OtpPurpose, to: string, code: string): Promise<boolean> {
+    const send = purpose === "verify-email" || config.signUp || (await findUserByEmail(db, to)) !== undefined;
+    if (send) mail.enqueue(mails.oneTimeCode(to, code, purpose, config.ttlSeconds));
+    return send;
+  }
+
+  /** Registers a fresh single-use id for the state and seals it. */
+  async function issue(state: Omit<ChallengeState, "id">): Promise<IssuedChallenge> {
+    const next: ChallengeState = { ...state, id: randomBytes(16).toString("base64url") };
+    await ids.issue(next.id, new Date(stateExpiresAt(next)));
+    const credential = currentCredential(next);
+    return {
+      challenge: await sealState(next, keys.current()),
+      state: next,
+      expiresAt: new Date(credential.expiresAt),
+      resendAvailableAt: new Date(credential.resendAvailableAt),
+    };
+  }
+
+  async function spend(state: ChallengeState): Promise<void> {
+    if (!(await ids.consume(state.id))) throw new AppError("OTP_CHALLENGE_INVALID");
+  }
+
+  return {
+    /** The state in a challenge string: OTP_CHALLENGE_INVALID when missing, damaged, foreign or malformed. */
+    async open(challenge: string | undefined): Promise<ChallengeState> {
+      if (challenge === undefined) throw new AppError("OTP_CHALLENGE_INVALID", { message: "No challenge was presented" });
+      return openState(challenge, (kid) => keys.find(kid));
+    },
+
+    /**
+     * Starts a challenge, or continues the presented one (same purpose and user, still alive): a new address is
+     * added and gets a code; an address it already holds becomes current again without a new code. A presented
+     * state that cannot continue (spent, expired, another purpose) is ignored and a new challenge starts.
+     */
+    async create(
+      input: { to: string; purpose: OtpPurpose; userId: string | null },
+      presented: ChallengeState | null,
+    ): Promise<IssuedChallenge & { sent: boolean }> {
+      const now = Date.now();
+      const continuing =
+        presented !== null && presented.purpose === input.purpose && presented.userId === input.userId && stateExpiresAt(presented) > now
+          ? presented
+          : null;
+      if (continuing !== null) {
+        const index = continuing.credentials.findIndex((credential) => credential.to === input.to);
+        if (index < 0 && continuing.credentials.length >= config.maxCredentials) throw new AppError("OTP_TOO_MANY_CREDENTIALS");
+        if (await ids.consume(continuing.id)) {
+          if (index >= 0) return { ...(await issue({ ...continuing, current: index })), sent: false };
+          const { credential, code } = newCredential(input.to, now);
+          const sent = await deliver(input.purpose, input.to, code);
+          const credentials = [...continuing.credentials, credential];
+          return { ...(await issue({ ...continuing, credentials, current: credentials.length - 1 })), sent };
+        }
+      }
+      const { credential, code } = newCredential(input.to, now);
+      const sent = await deliver(input.purpose, input.to, code);
+      const fresh = { v: 1 as const, purpose: input.purpose, userId: input.userId, credentials: [credential], current: 0 };
+      return { ...(await issue({ ...fresh, attemptsLeft: config.maxAttempts, resends: 0 })), sent };
+    },
+
+    /**
+     * A new code for the current address; the previous one stops working. Refusals (too soon, limit reached,
+     * expired) leave the presented state as it was, still good for verifying.
+     */
+    async resend(state: ChallengeState): Promise<IssuedChallenge & { sent: boolean }> {
+      const now = Date.now();
+      const previous = currentCredential(state);
+      if (stateExpiresAt(state) <= now) throw new AppError("OTP_EXPIRED");
+      if (state.resends >= config.maxResends) throw new AppError("OTP_RESEND_LIMIT");
+      if (now < previous.resendAvailableAt) {
+        const retryAfter = Math.max(Math.ceil((previous.resendAvailableAt - now) / 1000), 1);
+        throw new AppError("OTP_RESEND_TOO_SOON", { headers: { "Retry-After": String(retryAfter) } });
+      }
+      await spend(state);
+      const { credential, code } = newCredential(previous.to, now);
+      const sent = await deliver(state.purpose, previous.to, code);
+      const credentials = state.credentials.map((existing, index) => (index === state.current ? credential : existing));
+      return { ...(await issue({ ...state, credentials, resends: state.resends + 1 })), sent };
+    },
+
+    /**
+     * Checks a code against the current address. The state is consumed
+     * first, in one atomic step, so each state answers one attempt. A wrong code returns the next state with one
+     * attempt fewer; the last allowed wrong code burns the challenge (OTP_TOO_MANY_ATTEMPTS).
+     */
+    async verify(state: ChallengeState, code: string): Promise<VerifyOutcome> {
+      // The route refuses these already; here too, so no caller can spend a state on a code that cannot match.
+      if (!isWellFormedCode(code, config.length)) throw new AppError("VALIDATION_FAILED", { errors: [{ path: "code", message: "Not a code" }] });
+      const credential = currentCredential(state);
+      // Not an attempt: nothing is compared, and the state stays good for a resend.
+      if (credential.expiresAt <= Date.now()) throw new AppError("OTP_EXPIRED");
+      await spend(state);
+      if (hasher.matches(credential, code)) return { status: "verified", state, credential };
+      const attemptsLeft = state.attemptsLeft - 1;
+      if (attemptsLeft <= 0) throw new AppError("OTP_TOO_MANY_ATTEMPTS");
+      return { status: "wrong", attemptsLeft, next: await issue({ ...state, attemptsLeft }) };
+    },
+
+    /** Who a verified sign-in code signs in: the address's user, created with OTP_SIGNUP; null if there is none. */
+    async signInUser(email: string): Promise<{ user: UserRow; created: boolean } | null> {
+      if (config.signUp) return findOrCreatePasswordlessUser(db, email);
+      const user = await findUserByEmail(db, email);
+      return user === undefined ? null : { user, created: false };
+    },
+
+    purgeExpired: () => ids.purgeExpired(),
+  };
+}
+
+export type OtpService = ReturnType<typeof createOtpService>;

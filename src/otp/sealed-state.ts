@@ -1,0 +1,100 @@
+import { CompactEncrypt, compactDecrypt } from "jose";
+import { z } from "zod";
+import { AppError } from "../errors.ts";
+import type { OtpKey } from "./otp-keys.ts";
+
+/** Far above any state this server seals (at most 10 addresses of 255 characters); longer input is not opened. */
+export const MAX_CHALLENGE_LENGTH = 8_192;
+const PROTECTED_HEADER = { alg: "A256KW", enc: "A256GCM" } as const;
+const base64url = (length: number) => z.string().length(length).regex(/^[A-Za-z0-9_-]+$/);
+
+const CredentialSchema = z
+  .object({
+    channel: z.literal("email"),
+    to: z.string().min(3).max(255),
+    /** Random per code; part of what the code's HMAC covers. */
+    nonce: base64url(22),
+    /** HMAC-SHA-256 of the code (never the code itself). */
+    codeHash: base64url(43),
+    /** Epoch ms. */
+    expiresAt: z.number().int().nonnegative(),
+    resendAvailableAt: z.number().int().nonnegative(),
+  })
+  .strict();
+
+/**
+ * What the client carries, sealed. Every field is checked after decryption: a state that decrypts but does not
+ * match is refused before anything shared (the single-use ids) is touched.
+ */
+export const ChallengeStateSchema = z
+  .object({
+    v: z.literal(1),
+    /** The single-use id: 128 random bits. */
+    id: base64url(22),
+    purpose: z.enum(["sign-in", "verify-email"]),
+    /** verify-email: the signed-in user the challenge was created for; sign-in: null. */
+    userId: z.uuid().nullable(),
+    credentials: z.array(CredentialSchema).min(1).max(10),
+    current: z.number().int().nonnegative(),
+    attemptsLeft: z.number().int().min(1).max(20),
+    resends: z.number().int().nonnegative().max(20),
+  })
+  .strict()
+  .refine((state) => state.current < state.credentials.length, "current is out of range")
+  .refine((state) => (state.purpose === "verify-email") === (state.userId !== null), "userId does not fit the purpose");
+
+export type ChallengeState = z.infer<typeof ChallengeStateSchema>;
+export type Credential = ChallengeState["credentials"][number];
+
+/** The credential the challenge is about now. */
+export function currentCredential(state: ChallengeState): Credential {
+  return state.credentials[state.current] as Credential;
+}
+
+/** When the last code the state holds expires (epoch ms); the state is worthless after that. */
+export function stateExpiresAt(state: ChallengeState): number {
+  return Math.max(...state.credentials.map((credential) => credential.expiresAt));
+}
+
+/**
+ * Envelope encryption as a compact JWE: a fresh AES-256-GCM content key per seal, wrapped with the current
+ * AES-256-KW key-encryption key named by `kid`.
+ */
+export function sealState(state: ChallengeState, key: OtpKey): Promise<string> {
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(state)))
+    .setProtectedHeader({ ...PROTECTED_HEADER, kid: key.kid })
+    .encrypt(key.key);
+}
+
+/** The state inside a challenge string, or OTP_CHALLENGE_INVALID for anything this server did not seal as such. */
+export async function openState(challenge: string, findKey: (kid: string) => Promise<OtpKey | undefined>): Promise<ChallengeState> {
+  if (challenge.length > MAX_CHALLENGE_LENGTH || !isCanonical(challenge)) throw new AppError("OTP_CHALLENGE_INVALID");
+  let decoded: unknown;
+  try {
+    const { plaintext, protectedHeader } = await compactDecrypt(
+      challenge,
+      async (header) => {
+        const key = typeof header.kid === "string" ? await findKey(header.kid) : undefined;
+        if (key === undefined) throw new Error("unknown OTP key");
+        return key.key;
+      },
+      { keyManagementAlgorithms: [PROTECTED_HEADER.alg], contentEncryptionAlgorithms: [PROTECTED_HEADER.enc] },
+    );
+    if (Object.keys(protectedHeader).sort().join() !== "alg,enc,kid") throw new Error("unexpected JWE header");
+    decoded = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext));
+  } catch (cause) {
+    throw new AppError("OTP_CHALLENGE_INVALID", { cause });
+  }
+  const parsed = ChallengeStateSchema.safeParse(decoded);
+  if (!parsed.success) throw new AppError("OTP_CHALLENGE_INVALID", { cause: parsed.error });
+  return parsed.data;
+}
+
+/**
+ * Five base64url parts, each exactly as this server encodes it: decoders ignore the spare bits of a last character,
+ * so without this check one state would have several spellings.
+ */
+function isCanonical(challenge: string): boolean {
+  const parts = challenge.split(".");
+  return parts.length === 5 && parts.every((part) => Buffer.from(part, "base64url").toString("base64url") === part);
+}
