@@ -2,6 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import type { MailMessage } from "../../src/delivery/mailer.ts";
+import { createChallenge, lastCodeTo, otherCode, verify } from "../support/otp.ts";
 import { tokenFrom } from "../support/smtp-capture.ts";
 import { bearer, createTestApp, newAccount, registerUser, TEST_CLIENT_IP, type TestApp } from "../support/test-app.ts";
 
@@ -189,5 +190,26 @@ describe("audit_events", () => {
     const [row] = await t.db.select().from(auditEvents).where(eq(auditEvents.type, "user.registration_attempted"));
     const [registered] = await t.db.select().from(auditEvents).where(eq(auditEvents.type, "user.registered"));
     expect(row?.userId).toBe(registered?.userId);
+  });
+
+  it("records one-time code events: sent, failed, burned and verified", async () => {
+    const t = await appWith({ OTP_MAX_ATTEMPTS: "2" });
+    const { user, account } = await registerUser(t);
+    const typesOf = async () => (await t.db.select({ type: auditEvents.type }).from(auditEvents)).map((row) => row.type).filter((type) => type.startsWith("otp."));
+
+    const burned = await createChallenge(t, account.email);
+    const code = await lastCodeTo(t, account.email);
+    const wrong = await verify(t, burned.challenge, otherCode(code));
+    expect(wrong.status).toBe(400);
+    const { challenge: next } = (await wrong.json()) as { challenge: string };
+    expect((await verify(t, next, otherCode(code))).status).toBe(400);
+    expect(await typesOf()).toEqual(["otp.sent", "otp.failed", "otp.burned"]);
+
+    const fresh = await createChallenge(t, account.email);
+    expect((await verify(t, fresh.challenge, await lastCodeTo(t, account.email))).status).toBe(200);
+    expect(await typesOf()).toEqual(["otp.sent", "otp.failed", "otp.burned", "otp.sent", "otp.verified"]);
+    const [verified] = await t.db.select().from(auditEvents).where(eq(auditEvents.type, "otp.verified"));
+    expect(verified).toMatchObject({ userId: user.id, payload: { purpose: "sign-in" } });
+    expect(JSON.stringify(await t.db.select().from(auditEvents))).not.toContain(code);
   });
 });
