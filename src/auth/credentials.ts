@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { accounts } from "../db/tables/accounts.ts";
 import { users } from "../db/tables/users.ts";
@@ -17,6 +17,14 @@ export type CredentialDeps = { auth: Auth; db: Database; checkPassword: Password
 
 /** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
 export function createCredentialService({ auth, db, checkPassword, requireEmailVerification }: CredentialDeps) {
+  // Every login runs it: prepared once, so neither drizzle nor the server builds or plans it again.
+  const userWithPasswordHash = db
+    .select({ user: users, passwordHash: accounts.password })
+    .from(users)
+    .leftJoin(accounts, and(eq(accounts.userId, users.id), eq(accounts.providerId, "credential")))
+    .where(eq(users.email, sql.placeholder("email")))
+    .prepare("user_with_password_hash");
+
   /** Username first: a taken username is public anyway, so answering it reveals nothing about the email. */
   async function conflictOf(email: string, username: string | undefined): Promise<AppError | null> {
     if (username !== undefined && (await isUsernameTaken(db, username))) return new AppError("USERNAME_TAKEN");
@@ -93,11 +101,7 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
      * owner's audit trail.
      */
     async checkCredentials(email: string, password: string): Promise<CredentialCheck> {
-      const [found] = await db
-        .select({ user: users, passwordHash: accounts.password })
-        .from(users)
-        .leftJoin(accounts, and(eq(accounts.userId, users.id), eq(accounts.providerId, "credential")))
-        .where(eq(users.email, email));
+      const [found] = await userWithPasswordHash.execute({ email });
       const valid = await checkPassword(found?.passwordHash, password);
       return found !== undefined && valid ? { valid: true, user: found.user } : { valid: false, userId: found?.user.id ?? null };
     },

@@ -48,17 +48,32 @@ export type AuditEvent = {
  * event is counted without the routes knowing about metrics. A failed write is logged, never thrown into the request.
  */
 export function createAuditLog(db: Database, logger: Logger, countEvent: (type: AuditEventType) => void) {
+  // Logins and refreshes each write one: prepared once, so neither drizzle nor the server builds or plans it again.
+  const insert = db
+    .insert(auditEvents)
+    .values({
+      type: sql.placeholder("type"),
+      userId: sql.placeholder("userId"),
+      sessionId: sql.placeholder("sessionId"),
+      payload: sql.placeholder("payload"),
+      ipAddress: sql.placeholder("ipAddress"),
+      userAgent: sql.placeholder("userAgent"),
+      requestId: sql.placeholder("requestId"),
+    })
+    .prepare("audit_event_insert");
   return {
     async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
       // Counted even if the write below fails: the event happened.
       countEvent(type);
       try {
-        await db.insert(auditEvents).values({
+        await insert.execute({
           type,
           userId: event.userId ?? null,
           sessionId: event.sessionId ?? null,
           payload: event.payload ?? {},
-          ...context,
+          ipAddress: context.ipAddress,
+          userAgent: context.userAgent,
+          requestId: context.requestId,
         });
       } catch (error) {
         logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");

@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Logger } from "./logger.ts";
+import { createRequestStats } from "./request-stats.ts";
 
 export type MetricsDeps = {
   /** Sessions not yet expired, counted at scrape time. */
@@ -24,20 +25,10 @@ export function createMetrics(deps: MetricsDeps) {
   // process_* and nodejs_* (event-loop lag from monitorEventLoopDelay, heap, GC); they work on Bun and on Node.
   collectDefaultMetrics({ register: registry });
 
-  const labelNames = ["method", "route", "status"] as const;
-  const httpRequests = new Counter({
-    name: "servauth_http_requests_total",
-    help: "HTTP requests answered, by route pattern, method and status",
-    labelNames,
-    registers: [registry],
-  });
-  const httpDuration = new Histogram({
-    name: "servauth_http_request_duration_seconds",
-    help: "Time to answer an HTTP request, by route pattern, method and status",
-    labelNames,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
+  const requests = createRequestStats(
+    { total: "servauth_http_requests_total", duration: "servauth_http_request_duration_seconds" },
+    DURATION_BUCKETS,
+  );
   const securityEvents = new Counter({
     name: "servauth_security_events_total",
     help: "Audited security events (login.succeeded, login.failed, token.refresh_reused, session.revoked, ...)",
@@ -74,11 +65,9 @@ export function createMetrics(deps: MetricsDeps) {
 
   return {
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    render: async () => `${await registry.metrics()}\n${requests.render()}`,
     observeRequest({ method, route, status, durationSeconds }: RequestObservation): void {
-      const labels = { method, route, status: String(status) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, durationSeconds);
+      requests.observe(method, route, status, durationSeconds);
     },
     countSecurityEvent(type: string): void {
       securityEvents.inc({ type });

@@ -12,6 +12,8 @@ export function requestLog(logger: Logger) {
     const started = performance.now();
     await next();
     const status = c.res.status;
+    // Below LOG_LEVEL=info only the 5xx lines are written: the others are not even built.
+    if (status < 500 && !logger.isLevelEnabled("info")) return;
     // Set only once authenticate() accepted the request.
     const auth: Authentication | undefined = c.get("auth");
     const line = {
