@@ -17,6 +17,8 @@ export type AppConfig = {
   workers: number;
   /** How long a client may take to send its request headers, and its whole request (seconds). */
   http: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
+  /** Milliseconds after which an unanswered request answers 503. */
+  requestDeadlineMs: number;
   /** Public base URL without a trailing slash; the JWT issuer and the base of links in mail. */
   appUrl: string;
   database: DatabaseConfig;
@@ -80,6 +82,7 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
     port: env.PORT,
     workers: env.WORKERS,
     http: { headersTimeoutSeconds: env.HTTP_HEADERS_TIMEOUT, requestTimeoutSeconds: env.HTTP_REQUEST_TIMEOUT },
+    requestDeadlineMs: env.REQUEST_DEADLINE_MS,
     appUrl,
     database: resolveDatabase(env, dataDir),
     dataDir,

@@ -63,6 +63,8 @@ const envSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** PostgreSQL's statement_timeout for every query: a stuck database answers 503 instead of holding requests. */
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** A request not answered within this long answers 503: the last bound on a dependency that neither answers nor fails. */
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
   /** Seconds a client gets to send its request headers, all of them (Node; Bun has no such deadline). */
   HTTP_HEADERS_TIMEOUT: z.coerce.number().int().min(1).max(255).default(15),
   /** Seconds a client gets to send a whole request (Node); on Bun, the longest silence on a connection (idleTimeout). */

@@ -29,6 +29,7 @@ export async function createDb(config: DatabaseConfig): Promise<DatabaseHandle> 
 }
 
 const POSTGRES_POOL_SIZE = 10;
+const RECONNECT_DELAY_SECONDS = 0.1;
 
 function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<DatabaseConfig, { kind: "postgres" }>): DatabaseHandle {
   const client = postgres(url, {
@@ -37,6 +38,10 @@ function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<D
     idle_timeout: 30,
     // Sent at connection start-up, so it holds for every query without a round trip of its own.
     connection: { statement_timeout: statementTimeoutMs },
+    // While the server is down, every failed connection attempt fails the one query waiting on it, and the next
+    // attempt waits this long: postgres.js's default backoff grows to 20 s, leaving queued queries (and their
+    // requests) hanging long after the server is back. A refused connection costs nothing to retry.
+    backoff: () => RECONNECT_DELAY_SECONDS,
     onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema });
