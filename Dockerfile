@@ -5,6 +5,8 @@
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The postinstall script patches postgres.js (see the script).
+COPY scripts/patch-postgres.mjs ./scripts/
 # Production dependencies, exactly as locked. The npm "bun" package is the runtime for `npm start` outside a
 # container (about 100 MB); the image brings its own Bun.
 RUN bun install --production --frozen-lockfile \

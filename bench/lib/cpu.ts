@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * CPU used by other people's work while we measure. The machine is shared (other developers' test runs), so each
@@ -56,4 +56,22 @@ export function cpuSecondsOf(from: CpuSample, to: CpuSample, pids: number[]): nu
   let ticks = 0;
   for (const pid of pids) ticks += (to.perPid.get(pid) ?? 0) - (from.perPid.get(pid) ?? 0);
   return ticks / TICKS_PER_SECOND;
+}
+
+/** A process and all its descendants (a WORKERS supervisor and its workers), from /proc. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] ?? -1) ?? []));
+  return tree;
 }

@@ -90,17 +90,24 @@ export async function generousRateLimits(): Promise<Record<string, string>> {
   return env;
 }
 
-/** The real server as an operator starts it (`bun src/cli/main.ts serve`), production mode. */
-export async function startServauth(database: { dataDir: string } | { databaseUrl: string }): Promise<RunningProcess> {
-  const limits = await generousRateLimits();
-  const env = (url: string): Record<string, string> => ({
+export type Database = { dataDir: string } | { databaseUrl: string };
+
+/** The environment of the real server in production mode; `limits` from generousRateLimits(). */
+export function servauthEnv(url: string, database: Database, limits: Record<string, string>): Record<string, string> {
+  return {
     NODE_ENV: "production",
     APP_URL: url,
     AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
     LOG_LEVEL: "warn",
     ...limits,
     ...("dataDir" in database ? { DATA_DIR: database.dataDir } : { DATABASE_URL: database.databaseUrl }),
-  });
+  };
+}
+
+/** The real server as an operator starts it (`bun src/cli/main.ts serve`), production mode; `extra` on top (WORKERS). */
+export async function startServauth(database: Database, extra: Record<string, string> = {}): Promise<RunningProcess> {
+  const limits = await generousRateLimits();
+  const env = (url: string): Record<string, string> => ({ ...servauthEnv(url, database, limits), ...extra });
   // BENCH_CPU_PROF=<dir>: Bun's sampling profiler on the server, written there (markdown too) when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   return startBunProcess([...profile, "src/cli/main.ts", "serve"], env, "/health");

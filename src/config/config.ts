@@ -3,7 +3,8 @@ import type { RateLimitRules } from "../abuse/rules.ts";
 import type { Env } from "./env.ts";
 
 export type DatabaseConfig =
-  | { kind: "postgres"; url: string }
+  /** Timeouts bound how long a request can wait on an unreachable or stuck server before it answers 503. */
+  | { kind: "postgres"; url: string; connectTimeoutMs: number; statementTimeoutMs: number }
   /** Embedded PostgreSQL; `dataDir` null means in memory. */
   | { kind: "pglite"; dataDir: string | null };
 
@@ -12,6 +13,12 @@ export type AppConfig = {
   isProduction: boolean;
   host: string;
   port: number;
+  /** Server processes sharing the port (1: this process serves). */
+  workers: number;
+  /** How long a client may take to send its request headers, and its whole request (seconds). */
+  http: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
+  /** Milliseconds after which an unanswered request answers 503. */
+  requestDeadlineMs: number;
   /** Public base URL without a trailing slash; the JWT issuer and the base of links in mail. */
   appUrl: string;
   database: DatabaseConfig;
@@ -87,8 +94,11 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
     isProduction,
     host: env.HOST,
     port: env.PORT,
+    workers: env.WORKERS,
+    http: { headersTimeoutSeconds: env.HTTP_HEADERS_TIMEOUT, requestTimeoutSeconds: env.HTTP_REQUEST_TIMEOUT },
+    requestDeadlineMs: env.REQUEST_DEADLINE_MS,
     appUrl,
-    database: resolveDatabase(env.DATABASE_URL, dataDir),
+    database: resolveDatabase(env, dataDir),
     dataDir,
     authSecret,
     allowedOrigins: new Set([new URL(appUrl).origin, ...env.CORS_ORIGINS]),
@@ -150,10 +160,11 @@ function rateLimitStore(env: Env): AppConfig["abuse"]["store"] {
   return env.DATABASE_URL !== undefined && env.DATABASE_URL !== "memory://" ? "postgres" : "memory";
 }
 
-function resolveDatabase(url: string | undefined, dataDir: string): DatabaseConfig {
+function resolveDatabase(env: Env, dataDir: string): DatabaseConfig {
+  const url = env.DATABASE_URL;
   if (url === undefined) return { kind: "pglite", dataDir: path.join(dataDir, "pgdata") };
   if (url === "memory://") return { kind: "pglite", dataDir: null };
-  return { kind: "postgres", url };
+  return { kind: "postgres", url, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS };
 }
 
 /** The database URL with its password replaced, for logs and start-up output. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from "../auth/password-policy.ts";
 import { parseCidr } from "../abuse/blocklist.ts";
@@ -53,6 +54,21 @@ const envSchema = z.object({
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: databaseUrl,
   DATA_DIR: z.string().trim().min(1).default("./data"),
+  /** Server processes sharing PORT; "auto" is one per CPU. Above 1 needs PostgreSQL (see crossFieldProblems). */
+  WORKERS: z
+    .union([z.literal("auto"), z.coerce.number().int().min(1).max(256)], { message: 'must be a whole number from 1 to 256, or "auto"' })
+    .transform((value) => (value === "auto" ? availableParallelism() : value))
+    .default(1),
+  /** A PostgreSQL server that does not accept a connection within this long counts as down (503). */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** PostgreSQL's statement_timeout for every query: a stuck database answers 503 instead of holding requests. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** A request not answered within this long answers 503: the last bound on a dependency that neither answers nor fails. */
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+  /** Seconds a client gets to send its request headers, all of them (Node; Bun has no such deadline). */
+  HTTP_HEADERS_TIMEOUT: z.coerce.number().int().min(1).max(255).default(15),
+  /** Seconds a client gets to send a whole request (Node); on Bun, the longest silence on a connection (idleTimeout). */
+  HTTP_REQUEST_TIMEOUT: z.coerce.number().int().min(1).max(255).default(30),
   AUTH_SECRET: z.string().optional(),
   CORS_ORIGINS: originList,
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
@@ -172,12 +188,23 @@ function crossFieldProblems(present: Record<string, string | undefined>): string
   if (present.NODE_ENV === "production" && present.APP_URL === undefined) {
     problems.push("APP_URL: must be set in production (it is the token issuer and the allowed browser origin)");
   }
+  const embedded = present.DATABASE_URL === undefined || present.DATABASE_URL.trim() === "memory://";
+  const severalWorkers = present.WORKERS?.trim() === "auto" || Number(present.WORKERS ?? 1) > 1;
+  if (severalWorkers && embedded) {
+    problems.push("WORKERS: the embedded database (PGlite) is single-process; more than one worker needs DATABASE_URL=postgres://...");
+  }
+  if (severalWorkers && present.RATE_LIMIT_STORE === "memory") {
+    problems.push("RATE_LIMIT_STORE: memory counts per process, so each worker would allow the full limit; use postgres or redis");
+  }
   if (present.RATE_LIMIT_STORE === "redis" && present.REDIS_URL === undefined) {
     problems.push("RATE_LIMIT_STORE: redis needs REDIS_URL");
   }
   const refreshTtl = Number(present.REFRESH_TOKEN_TTL ?? 30 * 86_400);
   const maxAge = Number(present.SESSION_MAX_AGE ?? 90 * 86_400);
   if (maxAge < refreshTtl) problems.push("SESSION_MAX_AGE: must be at least REFRESH_TOKEN_TTL");
+  if (Number(present.HTTP_HEADERS_TIMEOUT ?? 15) > Number(present.HTTP_REQUEST_TIMEOUT ?? 30)) {
+    problems.push("HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT (the headers are part of the request)");
+  }
   if (present.METRICS_PORT !== undefined && Number(present.METRICS_PORT) === Number(present.PORT ?? 3000)) {
     problems.push("METRICS_PORT: must differ from PORT");
   }

@@ -25,16 +25,23 @@ export type DatabaseHandle = {
 };
 
 export async function createDb(config: DatabaseConfig): Promise<DatabaseHandle> {
-  return config.kind === "postgres" ? createPostgres(config.url) : createPglite(config.dataDir);
+  return config.kind === "postgres" ? createPostgres(config) : createPglite(config.dataDir);
 }
 
 const POSTGRES_POOL_SIZE = 10;
+const RECONNECT_DELAY_SECONDS = 0.1;
 
-function createPostgres(url: string): DatabaseHandle {
+function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<DatabaseConfig, { kind: "postgres" }>): DatabaseHandle {
   const client = postgres(url, {
     max: POSTGRES_POOL_SIZE,
-    connect_timeout: 5,
+    connect_timeout: connectTimeoutMs / 1000,
     idle_timeout: 30,
+    // Sent at connection start-up, so it holds for every query without a round trip of its own.
+    connection: { statement_timeout: statementTimeoutMs },
+    // While the server is down, every failed connection attempt fails the one query waiting on it, and the next
+    // attempt waits this long: postgres.js's default backoff grows to 20 s, leaving queued queries (and their
+    // requests) hanging long after the server is back. A refused connection costs nothing to retry.
+    backoff: () => RECONNECT_DELAY_SECONDS,
     onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema });
@@ -46,11 +53,14 @@ function createPostgres(url: string): DatabaseHandle {
     async withAdvisoryLock(lockId, fn) {
       const connection = await client.reserve();
       try {
+        // Waiting for another instance's migration is not a stuck query: no statement timeout on this wait.
+        await connection`set statement_timeout = 0`;
         await connection`select pg_advisory_lock(${lockId})`;
         try {
           return await fn();
         } finally {
           await connection`select pg_advisory_unlock(${lockId})`;
+          await connection`reset statement_timeout`;
         }
       } finally {
         connection.release();

@@ -9,6 +9,7 @@ import { limitBodySize } from "./middleware/body-limit.ts";
 import { clientIp, type SocketAddressReader } from "./middleware/client-ip.ts";
 import { corsAllowlist } from "./middleware/cors.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
+import { requestDeadline } from "./middleware/deadline.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { requestMetrics } from "./middleware/request-metrics.ts";
@@ -45,6 +46,7 @@ export function createApp(services: Services, options: AppOptions) {
   app.use(requestLog(services.logger));
   if (config.metrics.enabled) app.use(requestMetrics(services.metrics));
   app.use(securityHeaders);
+  app.use(requestDeadline(config.requestDeadlineMs));
   app.use(blocklist(services.isBlocked));
   app.use(corsAllowlist(config.allowedOrigins));
   app.use(limitBodySize(config.maxBodyBytes));

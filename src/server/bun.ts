@@ -1,22 +1,44 @@
 import type { Server } from "bun";
-import type { RuntimeAdapter } from "./runtime.ts";
+import { listeningUrlOf, type RuntimeAdapter, type WorkerProcess } from "./runtime.ts";
 
 type BunEnv = { server: Server<undefined> };
 
 export const bunAdapter: RuntimeAdapter = {
   name: `bun ${Bun.version}`,
   readSocketAddress: (c) => (c.env as BunEnv).server.requestIP(c.req.raw)?.address ?? null,
-  async listen(fetch, { host, port }) {
+  async listen(fetch, { host, port, timeouts, shared }) {
     const server = Bun.serve({
       hostname: host,
       port,
-      // Seconds a connection may sit idle (also bounds a client trickling its request).
-      idleTimeout: 30,
+      // SO_REUSEPORT: every worker binds the port itself and the kernel spreads new connections over them (Linux).
+      reusePort: shared,
+      // Bun's only read timeout: the longest silence on a connection, also while a handler runs (so not shorter than
+      // a request may take). Each byte received restarts it: Bun has no deadline for a whole set of headers.
+      idleTimeout: timeouts.requestTimeoutSeconds,
       fetch: (request, bunServer) => fetch(request, { server: bunServer } satisfies BunEnv),
     });
     return {
       url: server.url.toString().replace(/\/$/, ""),
       stop: () => server.stop(false),
     };
+  },
+  startWorker(env) {
+    let announce: (url: string) => void = () => {};
+    const listening = new Promise<string>((resolve) => (announce = resolve));
+    const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "inherit", "inherit"],
+      ipc(message) {
+        const url = listeningUrlOf(message);
+        if (url !== undefined) announce(url);
+      },
+    });
+    const worker: WorkerProcess = {
+      pid: child.pid,
+      listening,
+      exited: child.exited.then(() => ({ code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode) })),
+      kill: (signal) => child.kill(signal),
+    };
+    return worker;
   },
 };

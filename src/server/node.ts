@@ -1,15 +1,24 @@
+import cluster from "node:cluster";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import type { RuntimeAdapter } from "./runtime.ts";
+import { listeningUrlOf, type RuntimeAdapter } from "./runtime.ts";
+
+/** How often Node looks for requests past their header or request deadline (its default, 30 s, would dwarf them). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 export const nodeAdapter: RuntimeAdapter = {
   name: `node ${process.versions.node}`,
   readSocketAddress: (c) => getConnInfo(c).remote.address ?? null,
-  listen(fetch, { host, port }) {
+  // In a cluster worker, listen() asks the primary for the port's handle: sharing needs nothing here.
+  listen(fetch, { host, port, timeouts }) {
     return new Promise((resolve, reject) => {
       // Bounded header and request read times, so a client trickling bytes cannot hold a socket forever.
-      const serverOptions = { headersTimeout: 15_000, requestTimeout: 30_000 };
+      const serverOptions = {
+        headersTimeout: timeouts.headersTimeoutSeconds * 1000,
+        requestTimeout: timeouts.requestTimeoutSeconds * 1000,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      };
       const server = serve({ fetch, hostname: host, port, serverOptions }, (info: AddressInfo) => {
         const shownHost = info.family === "IPv6" ? `[${info.address}]` : info.address;
         resolve({
@@ -24,5 +33,21 @@ export const nodeAdapter: RuntimeAdapter = {
       });
       server.once("error", reject);
     });
+  },
+  startWorker(env) {
+    // node:cluster: the primary owns the listening socket and hands connections to the workers in turn.
+    const worker = cluster.fork(env);
+    const listening = new Promise<string>((resolve) =>
+      worker.on("message", (message: unknown) => {
+        const url = listeningUrlOf(message);
+        if (url !== undefined) resolve(url);
+      }),
+    );
+    return {
+      pid: worker.process.pid ?? -1,
+      listening,
+      exited: new Promise((resolve) => worker.once("exit", (code, signal) => resolve({ code, signal }))),
+      kill: (signal) => worker.process.kill(signal),
+    };
   },
 };

@@ -144,8 +144,8 @@ describe.skipIf(!hasDockerCompose)(
     });
 
     // --env-file, so a developer's own .env cannot change the outcome.
-    const compose = (args: string[], file: string) =>
-      spawnSync("docker-compose", ["--env-file", file, "-f", "docker-compose.yml", ...args], { cwd: ROOT, env: baseEnv(), encoding: "utf8" });
+    const compose = (args: string[], file: string, composeFile = "docker-compose.yml") =>
+      spawnSync("docker-compose", ["--env-file", file, "-f", composeFile, ...args], { cwd: ROOT, env: baseEnv(), encoding: "utf8" });
 
     test("docker-compose config -q accepts it; redis is only in its profile", () => {
       const check = compose(["config", "-q"], envFile);
@@ -163,6 +163,22 @@ describe.skipIf(!hasDockerCompose)(
       const withoutSecret = compose(["config", "-q"], emptyEnvFile);
       expect(withoutSecret.status).not.toBe(0);
       expect(withoutSecret.stderr).toContain("AUTH_SECRET");
+    });
+
+    test("docker-compose.scale.yml: two instances on one PostgreSQL behind nginx, trusting that one proxy hop", async () => {
+      const scaleEnv = path.join(path.dirname(envFile), "scale");
+      await writeFile(scaleEnv, `AUTH_SECRET=${randomBytes(32).toString("base64url")}\nAPP_URL=https://auth.example.com\n`);
+      const check = compose(["config", "-q"], scaleEnv, "docker-compose.scale.yml");
+      expect(check.status, check.stderr).toBe(0);
+      const config = compose(["config"], scaleEnv, "docker-compose.scale.yml").stdout;
+      for (const instance of ["servauth-1", "servauth-2"]) {
+        expect(config).toMatch(new RegExp(`\\n {2}${instance}:\\n(?: {4}.*\\n| {6}.*\\n)*? {6}TRUST_PROXY: '1'\\n`));
+      }
+      expect(config).toMatch(/deploy\/nginx\.conf:\/etc\/nginx\/conf\.d\/default\.conf:ro/);
+      const nginx = await readFile(path.join(ROOT, "deploy/nginx.conf"), "utf8");
+      expect(nginx).toMatch(/server servauth-1:3000/);
+      expect(nginx).toMatch(/server servauth-2:3000/);
+      expect(compose(["config", "-q"], emptyEnvFile, "docker-compose.scale.yml").status).not.toBe(0);
     });
   },
 );

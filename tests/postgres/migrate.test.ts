@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe("migrations on PostgreSQL", () => {
   it("apply once when several instances start together (advisory lock)", async () => {
-    const handles = await Promise.all(Array.from({ length: 4 }, () => createDb({ kind: "postgres", url })));
+    const handles = await Promise.all(Array.from({ length: 4 }, () => createDb({ kind: "postgres", url, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 })));
     try {
       await Promise.all(handles.map((handle) => migrateDatabase(handle)));
       const check = postgres(url, { max: 1, onnotice: () => {} });

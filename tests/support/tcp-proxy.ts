@@ -10,6 +10,12 @@ export type TcpProxy = {
   /** Drops every forwarded connection; new ones are accepted and dropped at once until heal(). */
   cut(): void;
   heal(): void;
+  /**
+   * Drops every forwarded connection and stops listening, so new ones are refused, as while a server restarts;
+   * up() listens again on the same port.
+   */
+  down(): Promise<void>;
+  up(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -38,10 +44,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.pipe(client);
   });
   const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  await listen();
   const dropAll = () => {
     for (const socket of sockets) socket.destroy();
     sockets.clear();
@@ -55,10 +66,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     heal() {
       severed = false;
     },
+    async down() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      dropAll();
+      await closed;
+    },
+    up: listen,
     close: () =>
       new Promise<void>((resolve) => {
         dropAll();
-        server.close(() => resolve());
+        if (server.listening) server.close(() => resolve());
+        else resolve();
       }),
   };
 }

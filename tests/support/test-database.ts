@@ -32,7 +32,7 @@ async function openPostgresTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const config: DatabaseConfig = { kind: "postgres", url: url.toString() };
+  const config: DatabaseConfig = { kind: "postgres", url: url.toString(), connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 };
   const handle = await createDb(config);
   await migrateDatabase(handle);
   return {

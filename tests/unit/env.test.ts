@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConfig, describeDatabase } from "../../src/config/config.ts";
@@ -5,6 +6,7 @@ import { DEFAULT_RULES } from "../../src/abuse/rules.ts";
 import { ConfigError, parseEnv } from "../../src/config/env.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef"; // exactly 32 characters
+const TIMEOUTS = { connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 };
 
 /** The ConfigError parseEnv throws for `source`; fails the test if it does not throw one. */
 function configErrorOf(source: Record<string, string | undefined>): ConfigError {
@@ -36,6 +38,12 @@ describe("parseEnv defaults", () => {
       PORT: 3000,
       HOST: "0.0.0.0",
       DATA_DIR: "./data",
+      WORKERS: 1,
+      DATABASE_CONNECT_TIMEOUT_MS: 5_000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 10_000,
+      REQUEST_DEADLINE_MS: 20_000,
+      HTTP_HEADERS_TIMEOUT: 15,
+      HTTP_REQUEST_TIMEOUT: 30,
       CORS_ORIGINS: [],
       TRUST_PROXY: 0,
       LOG_LEVEL: "info",
@@ -317,7 +325,9 @@ describe("buildConfig", () => {
     expect(buildConfig(parseEnv({ DATABASE_URL: "memory://" }), SECRET).database).toEqual({ kind: "pglite", dataDir: null });
 
     const url = "postgresql://u:p@db:5432/app";
-    expect(buildConfig(parseEnv({ DATABASE_URL: url }), SECRET).database).toEqual({ kind: "postgres", url });
+    expect(buildConfig(parseEnv({ DATABASE_URL: url }), SECRET).database).toEqual({ kind: "postgres", url, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 });
+    const tight = parseEnv({ DATABASE_URL: url, DATABASE_CONNECT_TIMEOUT_MS: "800", DATABASE_STATEMENT_TIMEOUT_MS: "1500" });
+    expect(buildConfig(tight, SECRET).database).toMatchObject({ connectTimeoutMs: 800, statementTimeoutMs: 1_500 });
   });
 
   it("resolves a relative DATA_DIR to an absolute path", () => {
@@ -329,20 +339,20 @@ describe("buildConfig", () => {
 
 describe("describeDatabase", () => {
   it("redacts the password of a postgres URL", () => {
-    const text = describeDatabase({ kind: "postgres", url: "postgres://servauth:s3cr3t-pa55@db.internal:5432/servauth" });
+    const text = describeDatabase({ kind: "postgres", url: "postgres://servauth:s3cr3t-pa55@db.internal:5432/servauth", ...TIMEOUTS });
     expect(text).not.toContain("s3cr3t-pa55");
     expect(text).toContain("servauth:***@db.internal:5432/servauth");
   });
 
   it("redacts a percent-encoded password", () => {
-    const text = describeDatabase({ kind: "postgres", url: "postgresql://user:p%40ss%3Aword@db:5432/app" });
+    const text = describeDatabase({ kind: "postgres", url: "postgresql://user:p%40ss%3Aword@db:5432/app", ...TIMEOUTS });
     expect(text).not.toContain("p%40ss");
     expect(text).not.toContain("word");
     expect(text).toContain("***");
   });
 
   it("leaves a URL without a password as it is", () => {
-    expect(describeDatabase({ kind: "postgres", url: "postgres://user@db:5432/app" })).toBe("postgres (postgres://user@db:5432/app)");
+    expect(describeDatabase({ kind: "postgres", url: "postgres://user@db:5432/app", ...TIMEOUTS })).toBe("postgres (postgres://user@db:5432/app)");
   });
 
   it("describes embedded databases", () => {
@@ -411,5 +421,33 @@ describe("one-time code settings", () => {
     expect(buildConfig(env, SECRET).otp.cookieName).toBe("servauth.otp");
     const production = parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" });
     expect(buildConfig(production, SECRET).otp.cookieName).toBe("__Host-servauth.otp");
+  });
+});
+
+describe("WORKERS", () => {
+  const POSTGRES = "postgres://u:p@db:5432/app";
+
+  it("is 1 by default, a number, or auto: one per CPU", () => {
+    expect(buildConfig(parseEnv({}), SECRET).workers).toBe(1);
+    expect(buildConfig(parseEnv({ WORKERS: "3", DATABASE_URL: POSTGRES }), SECRET).workers).toBe(3);
+    expect(buildConfig(parseEnv({ WORKERS: "auto", DATABASE_URL: POSTGRES }), SECRET).workers).toBe(availableParallelism());
+  });
+
+  it.each(["0", "-2", "1.5", "many", "257"])("rejects WORKERS=%s", (value) => {
+    expect(problemVariables(configErrorOf({ WORKERS: value, DATABASE_URL: POSTGRES }))).toEqual(["WORKERS"]);
+  });
+
+  it.each([{}, { DATABASE_URL: "memory://" }])("refuses more than one worker on the embedded database (%o)", (database) => {
+    for (const workers of ["2", "auto"]) {
+      expect(configErrorOf({ WORKERS: workers, ...database }).problems).toEqual([
+        "WORKERS: the embedded database (PGlite) is single-process; more than one worker needs DATABASE_URL=postgres://...",
+      ]);
+    }
+    expect(parseEnv({ WORKERS: "1", ...database }).WORKERS).toBe(1);
+  });
+
+  it("refuses per-process rate-limit counters with several workers; auto picks the shared PostgreSQL store", () => {
+    expect(problemVariables(configErrorOf({ WORKERS: "2", DATABASE_URL: POSTGRES, RATE_LIMIT_STORE: "memory" }))).toEqual(["RATE_LIMIT_STORE"]);
+    expect(buildConfig(parseEnv({ WORKERS: "2", DATABASE_URL: POSTGRES }), SECRET).abuse.store).toBe("postgres");
   });
 });

@@ -1,0 +1,98 @@
+import { connect, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+
+/**
+ * Slowloris: clients that open a connection and send their request slowly, or not at all, to hold the server's
+ * connections. HTTP_HEADERS_TIMEOUT / HTTP_REQUEST_TIMEOUT are set small here; the server must drop such clients
+ * and keep serving everyone else meanwhile.
+ */
+
+const HEADERS_TIMEOUT_S = 1;
+const REQUEST_TIMEOUT_S = 2;
+/**
+ * Node ends these at HTTP_HEADERS_TIMEOUT (checked every second). Bun (uWebSockets) ends a connection that has not
+ * completed a request after about 10 s of silence whatever the settings (measured: 12 s; its timers tick in 4 s
+ * steps), so the limit allows for that.
+ */
+const DISCONNECT_LIMIT_MS: Record<Runtime, number> = { node: 4_000, bun: 16_000 };
+const TRICKLE_INTERVAL_MS = 250;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+type Held = { socket: Socket; closedAfter: Promise<number>; stop(): void };
+
+/** Opens a connection and sends the start of a request, then (with `trickle`) one more header byte now and then. */
+function holdConnection(port: number, trickle: boolean): Promise<Held> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => {
+      socket.off("error", reject);
+      socket.on("error", () => {});
+      // Read (and drop) whatever the server answers (Node sends 408), so its closing the connection is seen.
+      socket.resume();
+      const opened = performance.now();
+      const closedAfter = new Promise<number>((done) => socket.once("close", () => done(performance.now() - opened)));
+      socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+      const timer = trickle ? setInterval(() => socket.writable && socket.write("a"), TRICKLE_INTERVAL_MS) : undefined;
+      void closedAfter.then(() => clearInterval(timer));
+      resolve({ socket, closedAfter, stop: () => (clearInterval(timer), socket.destroy()) });
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** Resolves with the time it took, or "open" if the connection is still open after `ms`. */
+async function closedWithin(held: Held, ms: number): Promise<number | "open"> {
+  return Promise.race([held.closedAfter, sleep(ms).then(() => "open" as const)]);
+}
+
+async function healthy(server: SpawnedServer): Promise<boolean> {
+  const response = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2_000) });
+  return response.status === 200;
+}
+
+describe.each<Runtime>(["bun", "node"])("slow clients on %s", (runtime) => {
+  let server: SpawnedServer | undefined;
+  const held: Held[] = [];
+  const running = () => {
+    if (server === undefined) throw new Error("the server did not start");
+    return server;
+  };
+
+  beforeAll(async () => {
+    server = await spawnServer({
+      runtime,
+      env: { HTTP_HEADERS_TIMEOUT: String(HEADERS_TIMEOUT_S), HTTP_REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_S) },
+    });
+  });
+  afterAll(async () => {
+    for (const connection of held) connection.stop();
+    await server?.stop();
+  });
+
+  test("a client that sends part of its headers and then nothing is disconnected; others are served meanwhile", async () => {
+    const server = running();
+    const silent = await Promise.all(Array.from({ length: 20 }, () => holdConnection(server.port, false)));
+    held.push(...silent);
+    expect(await healthy(server)).toBe(true);
+    const times = await Promise.all(silent.map((connection) => closedWithin(connection, DISCONNECT_LIMIT_MS[runtime])));
+    expect(times.filter((time) => time === "open")).toEqual([]);
+    // Never before the timeout the client was given.
+    expect(Math.min(...(times as number[]))).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_S * 1000 - 100);
+    expect(await healthy(server)).toBe(true);
+  });
+
+  // Node bounds the whole header (headersTimeout). Bun restarts its idle timer on every byte and has no header
+  // deadline: a client trickling a byte at a time holds a connection as long as it likes. KNOWN LIMITATION on Bun,
+  // documented in docs/deployment.md (put a proxy with a header timeout in front); the day Bun bounds it, this
+  // expected failure starts passing and must be turned into a plain test.
+  const trickleTest = runtime === "bun" ? test.fails : test;
+  trickleTest("a client trickling its headers a byte at a time is disconnected once HTTP_HEADERS_TIMEOUT is over", async () => {
+    const server = running();
+    const trickling = await holdConnection(server.port, true);
+    held.push(trickling);
+    const limit = (HEADERS_TIMEOUT_S + 2) * 1000;
+    const closed = await closedWithin(trickling, limit);
+    expect(await healthy(server)).toBe(true);
+    expect(closed).not.toBe("open");
+  });
+});
