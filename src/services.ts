@@ -84,9 +84,12 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     appUrl: config.appUrl,
     ttlSeconds: config.account.verifyTokenTtlSeconds,
   });
-  const signingKeys = await loadSigningKeys(database, createSigningKeyBox(config.authSecret), {
-    accessTtlSeconds: config.tokens.accessTtlSeconds,
-  });
+  const signingKeys = await loadSigningKeys(
+    database,
+    createSigningKeyBox(config.authSecret),
+    { accessTtlSeconds: config.tokens.accessTtlSeconds },
+    logger,
+  );
   const sessions = createSessionService(db, bus, config.tokens);
   const accountDeletion = createAccountDeletion({
     db,
@@ -106,10 +109,12 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     logger,
   });
   const audit = createAuditLog(db, logger, metrics.countSecurityEvent);
-  const otpKeys = await loadOtpKeys(database, createOtpKeyBox(config.authSecret), {
-    rotationDays: config.otp.keyRotationDays,
-    challengeTtlSeconds: config.otp.ttlSeconds,
-  });
+  const otpKeys = await loadOtpKeys(
+    database,
+    createOtpKeyBox(config.authSecret),
+    { rotationDays: config.otp.keyRotationDays, challengeTtlSeconds: config.otp.ttlSeconds },
+    logger,
+  );
   // The single-use ids live where several instances share them: Redis when configured, else the database.
   const otpIds = config.redisUrl !== null ? createRedisSingleUseIds(config.redisUrl) : createDatabaseSingleUseIds(db);
   const otp = createOtpService({ db, config: config.otp, authSecret: config.authSecret, keys: otpKeys, ids: otpIds, mail });

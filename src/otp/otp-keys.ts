@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { and, desc, gt, isNotNull, isNull, lt, or } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
 import { otpKeys } from "../db/tables/otp.ts";
+import type { Logger } from "../observability/logger.ts";
 import { createSecretBox, type SecretBox } from "../tokens/secret-box.ts";
 
 const OTP_KEY_LOCK_ID = 0x5e7a_0003;
@@ -39,7 +40,7 @@ export function createOtpKeyBox(authSecret: string): SecretBox {
  * current one is older than the rotation period (under an advisory lock, so instances agree). A retired key keeps
  * opening challenges until every challenge it can have sealed has expired, then it is deleted.
  */
-export async function loadOtpKeys(handle: DatabaseHandle, box: SecretBox, options: OtpKeyOptions): Promise<OtpKeyStore> {
+export async function loadOtpKeys(handle: DatabaseHandle, box: SecretBox, options: OtpKeyOptions, logger: Logger): Promise<OtpKeyStore> {
   await rotateOtpKey(handle, box, options, { onlyIfDue: true });
   let live: OtpKey[] = [];
   let lastUnknownKidReloadAt = 0;
@@ -59,7 +60,8 @@ export async function loadOtpKeys(handle: DatabaseHandle, box: SecretBox, option
   const timer = setInterval(() => {
     void rotateOtpKey(handle, box, options, { onlyIfDue: true })
       .then(reload)
-      .catch(() => {});
+      // The loaded keys keep working; a rotation that keeps failing must show before the current key grows old.
+      .catch((error: unknown) => logger.error({ err: error }, "OTP keys not rotated or reloaded; keeping the loaded ones"));
   }, OTP_KEY_RELOAD_MS);
   timer.unref?.();
 

@@ -3,12 +3,13 @@ import { and, desc, isNotNull, isNull, lt, or, gt } from "drizzle-orm";
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { DatabaseHandle } from "../db/client.ts";
 import { signingKeys } from "../db/tables/signing-keys.ts";
+import type { Logger } from "../observability/logger.ts";
 import { createSecretBox, type SecretBox } from "./secret-box.ts";
 
 export const SIGNING_ALGORITHM = "EdDSA";
 const KEY_LOCK_ID = 0x5e7a_0002;
 /** How often an instance looks for keys another process added (`servauth keys rotate`). */
-const RELOAD_INTERVAL_MS = 30_000;
+export const RELOAD_INTERVAL_MS = 30_000;
 /** An unknown kid triggers a reload, but not more often than this (garbage kids must not hammer the database). */
 const UNKNOWN_KID_RELOAD_MS = 5_000;
 
@@ -38,7 +39,12 @@ export type SigningKeyOptions = { accessTtlSeconds: number };
  * instances starting together agree on it). Private keys are stored sealed by the secret box. A retired key
  * stays published, and verifying, until every token it signed has expired.
  */
-export async function loadSigningKeys(handle: DatabaseHandle, box: SecretBox, options: SigningKeyOptions): Promise<SigningKeyStore> {
+export async function loadSigningKeys(
+  handle: DatabaseHandle,
+  box: SecretBox,
+  options: SigningKeyOptions,
+  logger: Logger,
+): Promise<SigningKeyStore> {
   await handle.withAdvisoryLock(KEY_LOCK_ID, async () => {
     const [existing] = await handle.db.select({ kid: signingKeys.kid }).from(signingKeys).limit(1);
     if (existing === undefined) await insertKey(handle, box);
@@ -57,7 +63,12 @@ export async function loadSigningKeys(handle: DatabaseHandle, box: SecretBox, op
     for (const key of live) opened.set(key.kid, key);
   }
   await reload();
-  const timer = setInterval(() => void reload().catch(() => {}), RELOAD_INTERVAL_MS);
+  // A failed reload keeps the keys already loaded (tokens keep verifying); it must show, or a key rotated on
+  // another instance would go unnoticed here until a token signed with it arrives.
+  const timer = setInterval(
+    () => void reload().catch((error: unknown) => logger.error({ err: error }, "signing keys not reloaded; keeping the loaded ones")),
+    RELOAD_INTERVAL_MS,
+  );
   timer.unref?.();
 
   return {

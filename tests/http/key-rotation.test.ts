@@ -62,8 +62,8 @@ describe("signing key rotation", () => {
     const box = createSigningKeyBox(TEST_AUTH_SECRET);
     const options = { accessTtlSeconds: 900 };
     const [signer, verifier] = await Promise.all([
-      loadSigningKeys(t.services.database, box, options),
-      loadSigningKeys(t.services.database, box, options),
+      loadSigningKeys(t.services.database, box, options, t.services.logger),
+      loadSigningKeys(t.services.database, box, options, t.services.logger),
     ]);
     try {
       await rotateSigningKey(t.services.database, box, options);

@@ -186,7 +186,7 @@ describe("key-encryption key rotation", () => {
     const box = createOtpKeyBox(TEST_AUTH_SECRET);
     const current = t.services.otpKeys.current();
     await t.db.execute(`update otp_keys set created_at = now() - interval '31 days' where kid = '${current.kid}'`);
-    const other = await loadOtpKeys(t.services.database, box, keyOptions);
+    const other = await loadOtpKeys(t.services.database, box, keyOptions, t.services.logger);
     try {
       expect(other.current().kid).not.toBe(current.kid);
       expect(await t.services.otpKeys.find(other.current().kid)).toBeDefined();

@@ -15,6 +15,7 @@ import { openTestDatabase, type TestDatabase } from "../support/test-database.ts
 import { type AccessTokens, createAccessTokens } from "../../src/tokens/access-token.ts";
 import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { loadSigningKeys, type SigningKeyStore } from "../../src/tokens/signing-keys.ts";
+import { createLogger } from "../../src/observability/logger.ts";
 
 const AUTH_SECRET = "unit-test-auth-secret-0123456789abcdef";
 const ISSUER = "https://auth.example.com";
@@ -22,13 +23,14 @@ const AUDIENCE = "servauth-test";
 const TTL = 900;
 const CLAIMS = { userId: "7d0c3e9e-2f7b-4d36-9a0e-5f1b7a1c2d3e", sessionId: "b1e4c5a2-0c9f-4e8e-8f3a-1d2c3b4a5e6f" };
 
+const silent = createLogger({ level: "silent" });
 let database: TestDatabase;
 let store: SigningKeyStore;
 let tokens: AccessTokens;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  store = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL });
+  store = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL }, silent);
   tokens = createAccessTokens(store, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL });
 }, 60_000);
 
@@ -288,7 +290,7 @@ describe("signing keys", () => {
   });
 
   it("a second load on the same database reuses the key", async () => {
-    const again = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL });
+    const again = await loadSigningKeys(database.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL }, silent);
     expect(again.current().kid).toBe(store.current().kid);
     expect(again.jwks()).toEqual(store.jwks());
     // Tokens signed by either store verify with the other.
@@ -299,14 +301,14 @@ describe("signing keys", () => {
 
   it("loading with a different AUTH_SECRET fails with a clear error", async () => {
     const wrongBox = createSecretBox("a-completely-different-auth-secret-0123456789", "signing-keys");
-    await expect(loadSigningKeys(database.handle, wrongBox, { accessTtlSeconds: TTL })).rejects.toThrow(/cannot be opened: was AUTH_SECRET changed\?/);
-    await expect(loadSigningKeys(database.handle, wrongBox, { accessTtlSeconds: TTL })).rejects.toThrow(store.current().kid);
+    await expect(loadSigningKeys(database.handle, wrongBox, { accessTtlSeconds: TTL }, silent)).rejects.toThrow(/cannot be opened: was AUTH_SECRET changed\?/);
+    await expect(loadSigningKeys(database.handle, wrongBox, { accessTtlSeconds: TTL }, silent)).rejects.toThrow(store.current().kid);
   });
 
   it("a fresh database gets a different key", async () => {
     const other = await openTestDatabase();
     try {
-      const otherStore = await loadSigningKeys(other.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL });
+      const otherStore = await loadSigningKeys(other.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL }, silent);
       expect(otherStore.current().kid).not.toBe(store.current().kid);
       const otherTokens = createAccessTokens(otherStore, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL });
       expect(await tokens.verify(await otherTokens.sign(CLAIMS))).toBeNull();
