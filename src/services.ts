@@ -29,6 +29,7 @@ import { createSessionCache } from "./sessions/session-cache.ts";
 import { createSessionService } from "./sessions/session-service.ts";
 import { createSessionValidator } from "./sessions/session-validator.ts";
 import { createAccessTokens } from "./tokens/access-token.ts";
+import { createAccountClaim } from "./auth/account-claim.ts";
 import { createOtpKeyBox, loadOtpKeys } from "./otp/otp-keys.ts";
 import { createOtpService } from "./otp/otp-service.ts";
 import { createDatabaseSingleUseIds } from "./otp/single-use-ids.ts";
@@ -153,6 +154,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     signingKeys,
     otp,
     otpKeys,
+    accountClaims: createAccountClaim(db, bus),
     limiter: createLimiter(rateLimitStore, config.abuse.rules, logger),
     isBlocked: createBlocklist(config.abuse.blocklistCidrs),
     /** Stops the background work (key reloads, deletion sweep, purges), lets queued mail finish, closes the limiter's store. */

@@ -17,7 +17,9 @@ export const RULE_NAMES = [
   "resetPasswordIp",
   "verifyIp",
   "otpSendAddress",
+  "otpSendDelay",
   "otpSendIp",
+  "otpVerifyAddress",
   "otpVerifyIp",
   "refreshSession",
   "unauthenticatedIp",
@@ -38,7 +40,9 @@ export const FAIL_MODES: Record<RuleName, FailMode> = {
   resetPasswordIp: "closed",
   verifyIp: "closed",
   otpSendAddress: "closed",
+  otpSendDelay: "closed",
   otpSendIp: "closed",
+  otpVerifyAddress: "closed",
   otpVerifyIp: "closed",
   refreshSession: "open",
   unauthenticatedIp: "open",
@@ -59,7 +63,12 @@ export const DEFAULT_RULES: RateLimitRules = {
   verifyIp: { max: 10, windowSeconds: minutes(15) },
   // Every create and resend that may mail a code counts, per target address and per client address.
   otpSendAddress: { max: 10, windowSeconds: minutes(15) },
+  // One code per address per OTP_RESEND_DELAY, across challenges: a new challenge is no way around the delay.
+  // Its default follows OTP_RESEND_DELAY (see env.ts); this is the value for the default delay.
+  otpSendDelay: { max: 1, windowSeconds: 30 },
   otpSendIp: { max: 30, windowSeconds: minutes(15) },
+  // Wrong codes per address across challenges: without it every new challenge would bring OTP_MAX_ATTEMPTS more guesses.
+  otpVerifyAddress: { max: 10, windowSeconds: minutes(15) },
   otpVerifyIp: { max: 60, windowSeconds: minutes(15) },
   refreshSession: { max: 60, windowSeconds: minutes(1) },
   unauthenticatedIp: { max: 300, windowSeconds: minutes(1) },

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from "../auth/password-policy.ts";
 import { parseCidr } from "../abuse/blocklist.ts";
+import { MAX_CREDENTIALS } from "../otp/sealed-state.ts";
 import { DEFAULT_RULES, parseRule, type RateLimitRules, RULE_NAMES, ruleVariable } from "../abuse/rules.ts";
 
 /** Raised when the environment is invalid; `problems` names every bad variable at once. */
@@ -120,8 +121,11 @@ const envSchema = z.object({
   /** Seconds before a code may be sent again, and how many times per challenge. */
   OTP_RESEND_DELAY: z.coerce.number().int().min(0).max(3600).default(30),
   OTP_MAX_RESENDS: z.coerce.number().int().min(0).max(20).default(3),
-  /** Addresses one challenge may hold (switching between them sends no new code). */
-  OTP_MAX_CREDENTIALS: z.coerce.number().int().min(1).max(10).default(3),
+  /**
+   * Addresses one challenge may hold (switching between them sends no new code). At most MAX_CREDENTIALS (5): the
+   * sealed state travels in a cookie, and five addresses of 255 characters keep it under the 4 KB browsers store.
+   */
+  OTP_MAX_CREDENTIALS: z.coerce.number().int().min(1).max(MAX_CREDENTIALS).default(3),
   /** true: signing in with a code to an unknown address creates the account (passwordless). */
   OTP_SIGNUP: flag(false),
   /** Age in days at which the key-encryption key that seals challenges is replaced. */
@@ -173,7 +177,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   problems.push(...crossFieldProblems(present));
   const [base, abuse, rules] = results;
   if (!base.success || !abuse.success || !rules.success || problems.length > 0) throw new ConfigError(problems);
-  return { ...base.data, ...abuse.data, rateLimitRules: rules.data };
+  return { ...base.data, ...abuse.data, rateLimitRules: withDerivedRules(rules.data, base.data, present) };
+}
+
+/** The spacing of codes to one address follows OTP_RESEND_DELAY unless RATE_LIMIT_OTP_SEND_DELAY says otherwise. */
+function withDerivedRules(rules: RateLimitRules, base: z.infer<typeof envSchema>, present: Record<string, string | undefined>): RateLimitRules {
+  if (present[ruleVariable("otpSendDelay")] !== undefined) return rules;
+  return { ...rules, otpSendDelay: base.OTP_RESEND_DELAY > 0 ? { max: 1, windowSeconds: base.OTP_RESEND_DELAY } : null };
 }
 
 /** Rules that span variables, checked on the raw values so they are reported alongside the schema's problems. */

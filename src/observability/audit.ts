@@ -22,6 +22,7 @@ export type AuditEventType =
   | "email.verified"
   | "account.deletion_scheduled"
   | "account.deletion_cancelled"
+  | "account.claimed"
   | "account.locked"
   | "account.unlocked"
   | "rate_limit.exceeded"

@@ -26,6 +26,14 @@ export type VerifyOutcome =
   | { status: "verified"; state: ChallengeState; credential: Credential }
   | { status: "wrong"; attemptsLeft: number; next: IssuedChallenge };
 
+/** Runs before a code is made for `to` (the send budgets); throws to refuse. */
+export type BeforeSending = (to: string) => Promise<void>;
+
+/** OTP_RESEND_TOO_SOON with the wait, in whole seconds, as Retry-After. */
+export function resendTooSoon(waitMs: number): AppError {
+  return new AppError("OTP_RESEND_TOO_SOON", { headers: { "Retry-After": String(Math.max(Math.ceil(waitMs / 1000), 1)) } });
+}
+
 export type OtpServiceDeps = {
   db: Database;
   config: OtpConfig;
@@ -79,6 +87,17 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
     };
   }
 
+  /** A first state holding one address, with the full attempt budget; mails its code. */
+  async function startChallenge(
+    input: { to: string; purpose: OtpPurpose; userId: string | null },
+    credential: Credential,
+    code: string,
+  ): Promise<IssuedChallenge & { sent: boolean }> {
+    const sent = await deliver(input.purpose, input.to, code);
+    const fresh = { v: 1 as const, purpose: input.purpose, userId: input.userId, credentials: [credential], current: 0 };
+    return { ...(await issue({ ...fresh, attemptsLeft: config.maxAttempts, resends: 0 })), sent };
+  }
+
   async function spend(state: ChallengeState): Promise<void> {
     if (!(await ids.consume(state.id))) throw new AppError("OTP_CHALLENGE_INVALID");
   }
@@ -94,10 +113,13 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
      * Starts a challenge, or continues the presented one (same purpose and user, still alive): a new address is
      * added and gets a code; an address it already holds becomes current again without a new code. A presented
      * state that cannot continue (spent, expired, another purpose) is ignored and a new challenge starts.
+     * `beforeSending` runs before any code is made and before the presented state is spent, so a refusal there
+     * (a send budget) leaves the client's challenge as it was and charges nothing for a switch without a code.
      */
     async create(
       input: { to: string; purpose: OtpPurpose; userId: string | null },
       presented: ChallengeState | null,
+      beforeSending: BeforeSending,
     ): Promise<IssuedChallenge & { sent: boolean }> {
       const now = Date.now();
       const continuing =
@@ -106,34 +128,37 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
           : null;
       if (continuing !== null) {
         const index = continuing.credentials.findIndex((credential) => credential.to === input.to);
-        if (index < 0 && continuing.credentials.length >= config.maxCredentials) throw new AppError("OTP_TOO_MANY_CREDENTIALS");
-        if (await ids.consume(continuing.id)) {
-          if (index >= 0) return { ...(await issue({ ...continuing, current: index })), sent: false };
+        if (index >= 0 && (await ids.consume(continuing.id))) return { ...(await issue({ ...continuing, current: index })), sent: false };
+        if (index < 0) {
+          if (continuing.credentials.length >= config.maxCredentials) throw new AppError("OTP_TOO_MANY_CREDENTIALS");
+          await beforeSending(input.to);
           const { credential, code } = newCredential(input.to, now);
-          const sent = await deliver(input.purpose, input.to, code);
-          const credentials = [...continuing.credentials, credential];
-          return { ...(await issue({ ...continuing, credentials, current: credentials.length - 1 })), sent };
+          if (await ids.consume(continuing.id)) {
+            const sent = await deliver(input.purpose, input.to, code);
+            const credentials = [...continuing.credentials, credential];
+            return { ...(await issue({ ...continuing, credentials, current: credentials.length - 1 })), sent };
+          }
+          return startChallenge(input, credential, code);
         }
       }
+      await beforeSending(input.to);
       const { credential, code } = newCredential(input.to, now);
-      const sent = await deliver(input.purpose, input.to, code);
-      const fresh = { v: 1 as const, purpose: input.purpose, userId: input.userId, credentials: [credential], current: 0 };
-      return { ...(await issue({ ...fresh, attemptsLeft: config.maxAttempts, resends: 0 })), sent };
+      return startChallenge(input, credential, code);
     },
 
     /**
-     * A new code for the current address; the previous one stops working. Refusals (too soon, limit reached,
-     * expired) leave the presented state as it was, still good for verifying.
+     * A new code for the current address; the previous one stops working. A spent state is OTP_CHALLENGE_INVALID
+     * before any other refusal but expiry; refusals of a live one (too soon, limit reached, expired, a send budget) leave it as it
+     * was, still good for verifying.
      */
-    async resend(state: ChallengeState): Promise<IssuedChallenge & { sent: boolean }> {
+    async resend(state: ChallengeState, beforeSending: BeforeSending): Promise<IssuedChallenge & { sent: boolean }> {
       const now = Date.now();
       const previous = currentCredential(state);
       if (stateExpiresAt(state) <= now) throw new AppError("OTP_EXPIRED");
+      if (!(await ids.isLive(state.id))) throw new AppError("OTP_CHALLENGE_INVALID");
       if (state.resends >= config.maxResends) throw new AppError("OTP_RESEND_LIMIT");
-      if (now < previous.resendAvailableAt) {
-        const retryAfter = Math.max(Math.ceil((previous.resendAvailableAt - now) / 1000), 1);
-        throw new AppError("OTP_RESEND_TOO_SOON", { headers: { "Retry-After": String(retryAfter) } });
-      }
+      if (now < previous.resendAvailableAt) throw resendTooSoon(previous.resendAvailableAt - now);
+      await beforeSending(previous.to);
       await spend(state);
       const { credential, code } = newCredential(previous.to, now);
       const sent = await deliver(state.purpose, previous.to, code);
@@ -142,16 +167,18 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
     },
 
     /**
-     * Checks a code against the current address. The state is consumed
-     * first, in one atomic step, so each state answers one attempt. A wrong code returns the next state with one
-     * attempt fewer; the last allowed wrong code burns the challenge (OTP_TOO_MANY_ATTEMPTS).
+     * Checks a code against the current address. `beforeAttempt` runs first (the per-address attempt budget: it
+     * must count every guess, across all challenges for the address); then the state is consumed, in one atomic
+     * step, so each state answers one attempt. A wrong code returns the next state with one attempt fewer; the
+     * last allowed wrong code burns the challenge (OTP_TOO_MANY_ATTEMPTS).
      */
-    async verify(state: ChallengeState, code: string): Promise<VerifyOutcome> {
+    async verify(state: ChallengeState, code: string, beforeAttempt: (to: string) => Promise<void>): Promise<VerifyOutcome> {
       // The route refuses these already; here too, so no caller can spend a state on a code that cannot match.
       if (!isWellFormedCode(code, config.length)) throw new AppError("VALIDATION_FAILED", { errors: [{ path: "code", message: "Not a code" }] });
       const credential = currentCredential(state);
       // Not an attempt: nothing is compared, and the state stays good for a resend.
       if (credential.expiresAt <= Date.now()) throw new AppError("OTP_EXPIRED");
+      await beforeAttempt(credential.to);
       await spend(state);
       if (hasher.matches(credential, code)) return { status: "verified", state, credential };
       const attemptsLeft = state.attemptsLeft - 1;
@@ -159,11 +186,16 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
       return { status: "wrong", attemptsLeft, next: await issue({ ...state, attemptsLeft }) };
     },
 
-    /** Who a verified sign-in code signs in: the address's user, created with OTP_SIGNUP; null if there is none. */
-    async signInUser(email: string): Promise<{ user: UserRow; created: boolean } | null> {
-      if (config.signUp) return findOrCreatePasswordlessUser(db, email);
-      const user = await findUserByEmail(db, email);
-      return user === undefined ? null : { user, created: false };
+    /**
+     * Who a verified sign-in code signs in: the address's user, or with OTP_SIGNUP a new one (after
+     * `beforeSignUp`, the registration budget); null if there is none.
+     */
+    async signInUser(email: string, beforeSignUp: () => Promise<void>): Promise<{ user: UserRow; created: boolean } | null> {
+      const existing = await findUserByEmail(db, email);
+      if (existing !== undefined) return { user: existing, created: false };
+      if (!config.signUp) return null;
+      await beforeSignUp();
+      return findOrCreatePasswordlessUser(db, email);
     },
 
     purgeExpired: () => ids.purgeExpired(),

@@ -3,8 +3,10 @@ import { z } from "zod";
 import { AppError } from "../errors.ts";
 import type { OtpKey } from "./otp-keys.ts";
 
-/** Far above any state this server seals (at most 10 addresses of 255 characters); longer input is not opened. */
+/** Above any state this server seals (at most MAX_CREDENTIALS addresses of 255 characters); longer input is not opened. */
 export const MAX_CHALLENGE_LENGTH = 8_192;
+/** OTP_MAX_CREDENTIALS's ceiling: a state with this many 255-character addresses still fits a 4 KB cookie. */
+export const MAX_CREDENTIALS = 5;
 const PROTECTED_HEADER = { alg: "A256KW", enc: "A256GCM" } as const;
 const base64url = (length: number) => z.string().length(length).regex(/^[A-Za-z0-9_-]+$/);
 
@@ -34,7 +36,7 @@ export const ChallengeStateSchema = z
     purpose: z.enum(["sign-in", "verify-email"]),
     /** verify-email: the signed-in user the challenge was created for; sign-in: null. */
     userId: z.uuid().nullable(),
-    credentials: z.array(CredentialSchema).min(1).max(10),
+    credentials: z.array(CredentialSchema).min(1).max(MAX_CREDENTIALS),
     current: z.number().int().nonnegative(),
     attemptsLeft: z.number().int().min(1).max(20),
     resends: z.number().int().nonnegative().max(20),

@@ -23,6 +23,7 @@ export function createRedisSingleUseIds(url: string): SingleUseIds {
       await failClosed(() => redis.set(key(id), "1", "PX", ttlMs, "NX"));
     },
     consume: (id) => failClosed(async () => (await redis.del(key(id))) === 1),
+    isLive: (id) => failClosed(async () => (await redis.exists(key(id))) === 1),
     purgeExpired: async () => {},
     async close() {
       redis.disconnect();

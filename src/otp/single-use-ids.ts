@@ -11,6 +11,11 @@ export type SingleUseIds = {
   issue(id: string, expiresAt: Date): Promise<void>;
   /** True once per issued, unexpired id; false for an unknown, spent or expired one. */
   consume(id: string): Promise<boolean>;
+  /**
+   * Whether the id is issued, unspent and unexpired, without spending it: lets a refusal that keeps the state
+   * (a resend too soon) tell a spent state from a live one. Only `consume` decides who may act on a state.
+   */
+  isLive(id: string): Promise<boolean>;
   /** Removes expired ids (the Redis store lets them expire on their own). */
   purgeExpired(): Promise<void>;
   close(): Promise<void>;
@@ -31,6 +36,13 @@ export function createDatabaseSingleUseIds(db: Database): SingleUseIds {
         .where(and(eq(otpChallengeIds.idHash, hashId(id)), gt(otpChallengeIds.expiresAt, new Date())))
         .returning({ idHash: otpChallengeIds.idHash });
       return deleted.length === 1;
+    },
+    async isLive(id) {
+      const [row] = await db
+        .select({ idHash: otpChallengeIds.idHash })
+        .from(otpChallengeIds)
+        .where(and(eq(otpChallengeIds.idHash, hashId(id)), gt(otpChallengeIds.expiresAt, new Date())));
+      return row !== undefined;
     },
     async purgeExpired() {
       await db.delete(otpChallengeIds).where(lte(otpChallengeIds.expiresAt, new Date()));

@@ -415,6 +415,18 @@ describe("one-time code settings", () => {
     ]);
   });
 
+  it("caps OTP_MAX_CREDENTIALS at 5, where the sealed challenge still fits a 4 KB cookie", () => {
+    expect(parseEnv({ OTP_MAX_CREDENTIALS: "5" }).OTP_MAX_CREDENTIALS).toBe(5);
+    expect(problemVariables(configErrorOf({ OTP_MAX_CREDENTIALS: "6" }))).toEqual(["OTP_MAX_CREDENTIALS"]);
+  });
+
+  it("spaces codes to one address by OTP_RESEND_DELAY unless RATE_LIMIT_OTP_SEND_DELAY says otherwise", () => {
+    expect(parseEnv({ OTP_RESEND_DELAY: "45" }).rateLimitRules.otpSendDelay).toEqual({ max: 1, windowSeconds: 45 });
+    expect(parseEnv({ OTP_RESEND_DELAY: "0" }).rateLimitRules.otpSendDelay).toBeNull();
+    expect(parseEnv({ OTP_RESEND_DELAY: "45", RATE_LIMIT_OTP_SEND_DELAY: "2/60" }).rateLimitRules.otpSendDelay).toEqual({ max: 2, windowSeconds: 60 });
+    expect(parseEnv({ RATE_LIMIT_OTP_SEND_DELAY: "off" }).rateLimitRules.otpSendDelay).toBeNull();
+  });
+
   it("accepts the extremes tests and operators use, and names the cookie by environment", () => {
     const env = parseEnv({ OTP_LENGTH: "10", OTP_TTL: "1", OTP_RESEND_DELAY: "0", OTP_MAX_RESENDS: "0", OTP_SIGNUP: "true" });
     expect(env).toMatchObject({ OTP_LENGTH: 10, OTP_TTL: 1, OTP_RESEND_DELAY: 0, OTP_MAX_RESENDS: 0, OTP_SIGNUP: true });

@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { OtpConfig } from "../../config/config.ts";
 import { AppError, type ErrorCode } from "../../errors.ts";
-import type { IssuedChallenge } from "../../otp/otp-service.ts";
-import { type ChallengeState, currentCredential, stateExpiresAt } from "../../otp/sealed-state.ts";
+import { type IssuedChallenge, resendTooSoon } from "../../otp/otp-service.ts";
+import { type ChallengeState, stateExpiresAt } from "../../otp/sealed-state.ts";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { auditContext } from "../audit-context.ts";
@@ -13,7 +13,10 @@ import { createRouter } from "../router.ts";
 import { AuthResultSchema, Email, jsonBody, jsonResponse, problem } from "../schemas.ts";
 import { createSignIn } from "../sign-in.ts";
 
-export type OtpRouteDeps = Pick<Services, "config" | "otp" | "credentials" | "emailVerification" | "sessions" | "accessTokens" | "audit"> & {
+export type OtpRouteDeps = Pick<
+  Services,
+  "config" | "otp" | "credentials" | "emailVerification" | "accountClaims" | "sessions" | "accessTokens" | "audit"
+> & {
   cookies: CookieJar;
   otpCookie: OtpCookie;
   requireAuth: MiddlewareHandler<AppEnv>;
@@ -48,7 +51,10 @@ function describeRoutes(config: OtpConfig) {
       400: problem(`VALIDATION_FAILED, INVALID_JSON, or OTP_TOO_MANY_CREDENTIALS (the challenge holds ${config.maxCredentials} addresses)`),
       401: problem("UNAUTHENTICATED: verify-email without a signed-in user"),
       403: problem("CSRF_REJECTED"),
-      429: problem("RATE_LIMITED: too many codes for this address or from this client (Retry-After)"),
+      429: problem(
+        `OTP_RESEND_TOO_SOON (Retry-After; one code per address per ${config.resendDelaySeconds} s, across challenges), ` +
+          "RATE_LIMITED: too many codes for this address or from this client (Retry-After)",
+      ),
       503: problem("DEPENDENCY_UNAVAILABLE: the rate-limit or challenge store is down (Retry-After)"),
     },
   });
@@ -57,7 +63,7 @@ function describeRoutes(config: OtpConfig) {
     request: { body: jsonBody(z.object({ challenge: Challenge.optional() }), false) },
     responses: {
       200: ChallengeAnswer,
-      400: problem("OTP_CHALLENGE_INVALID (missing, used, damaged), OTP_EXPIRED (every code of the challenge expired), VALIDATION_FAILED"),
+      400: problem("OTP_CHALLENGE_INVALID (missing, used, damaged: checked first), OTP_EXPIRED (every code of the challenge expired), VALIDATION_FAILED"),
       403: problem("CSRF_REJECTED"),
       429: problem(`OTP_RESEND_TOO_SOON (Retry-After; ${config.resendDelaySeconds} s between codes), OTP_RESEND_LIMIT (${config.maxResends} per challenge), RATE_LIMITED`),
       503: problem("DEPENDENCY_UNAVAILABLE"),
@@ -87,7 +93,7 @@ function describeRoutes(config: OtpConfig) {
       ),
       401: problem("UNAUTHENTICATED: a verify-email challenge without its signed-in user"),
       403: problem("CSRF_REJECTED; after a correct sign-in code: ACCOUNT_PENDING_DELETION or EMAIL_NOT_VERIFIED"),
-      429: problem("RATE_LIMITED"),
+      429: problem("RATE_LIMITED: too many codes tried from this client, or for this address across its challenges; with OTP_SIGNUP, too many sign-ups"),
       503: problem("DEPENDENCY_UNAVAILABLE"),
     },
   });
@@ -124,11 +130,47 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
   const recordSent = (c: Context<AppEnv>, state: ChallengeState, sent: boolean, resend: boolean) =>
     audit.record("otp.sent", { userId: state.userId, payload: { purpose: state.purpose, mailed: sent, resend } }, auditContext(c));
 
+  /**
+   * The budgets a new code costs, charged only once the request is known to make one (a switch back to an address
+   * the challenge holds costs nothing) and whether or not the address has an account (or the budgets would tell).
+   * One code per address per OTP_RESEND_DELAY across challenges: too soon is OTP_RESEND_TOO_SOON, as on resend.
+   */
+  async function chargeSend(c: Context<AppEnv>, to: string): Promise<void> {
+    await limits.consume(c, "otpSendIp", c.get("clientIp"));
+    try {
+      await limits.consume(c, "otpSendDelay", to);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === "RATE_LIMITED")) throw error;
+      throw resendTooSoon(Number(error.headers?.["Retry-After"] ?? "1") * 1000);
+    }
+    await limits.consume(c, "otpSendAddress", to);
+  }
+
+  /**
+   * A correct sign-in code: the address's user (created with OTP_SIGNUP, within the registration budget). An
+   * unverified account is claimed: whoever registered the address without proving it loses password and sessions.
+   */
+  async function signInByCode(c: Context<AppEnv>, to: string) {
+    const found = await otp.signInUser(to, () => limits.consume(c, "registerIp", c.get("clientIp")));
+    if (found === null) throw new AppError("OTP_CHALLENGE_INVALID");
+    if (found.created) {
+      await audit.record("user.registered", { userId: found.user.id, payload: { via: "otp" } }, auditContext(c));
+      return found.user;
+    }
+    if (found.user.emailVerified) return found.user;
+    const proof = await deps.accountClaims.proveMailbox(found.user.id);
+    if (proof === null) throw new AppError("OTP_CHALLENGE_INVALID", { message: "The account is gone" });
+    if (proof.evicted !== null) {
+      const { passwordRemoved, revokedSessionIds } = proof.evicted;
+      const payload = { via: "otp", passwordRemoved, revokedSessions: revokedSessionIds.length };
+      await audit.record("account.claimed", { userId: proof.user.id, payload }, auditContext(c));
+    }
+    return proof.user;
+  }
+
   return createRouter()
     .openapi(routes.create, async (c) => {
       const body = c.req.valid("json");
-      await limits.consume(c, "otpSendIp", c.get("clientIp"));
-      await limits.consume(c, "otpSendAddress", body.to);
       let userId: string | null = null;
       if (body.purpose === "verify-email") {
         const user = await signedInUser(c);
@@ -139,16 +181,14 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
       }
       // A challenge that cannot be continued (spent, damaged, expired) is no reason to refuse a new one.
       const continuing = await otp.open(presented(c, body.challenge)).catch(() => null);
-      const issued = await otp.create({ to: body.to, purpose: body.purpose, userId }, continuing);
+      const issued = await otp.create({ to: body.to, purpose: body.purpose, userId }, continuing, (to) => chargeSend(c, to));
       await recordSent(c, issued.state, issued.sent, false);
       return answer(c, issued);
     })
     .openapi(routes.resend, (c) =>
       handle(c, async () => {
-        await limits.consume(c, "otpSendIp", c.get("clientIp"));
         const state = await otp.open(presented(c, c.req.valid("json")?.challenge));
-        await limits.consume(c, "otpSendAddress", currentCredential(state).to);
-        const issued = await otp.resend(state);
+        const issued = await otp.resend(state, (to) => chargeSend(c, to));
         await recordSent(c, issued.state, issued.sent, true);
         return answer(c, issued);
       }),
@@ -160,7 +200,8 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
         const state = await otp.open(presented(c, body.challenge));
         // Before the state is spent: a missing session is no attempt.
         if (state.purpose === "verify-email" && (await signedInUser(c)).id !== state.userId) throw new AppError("OTP_CHALLENGE_INVALID");
-        const outcome = await otp.verify(state, body.code);
+        // Every guess counts against the address, whichever challenge it comes with.
+        const outcome = await otp.verify(state, body.code, (to) => limits.consume(c, "otpVerifyAddress", to));
         if (outcome.status === "wrong") {
           const { next, attemptsLeft } = outcome;
           await audit.record("otp.failed", { userId: state.userId, payload: { purpose: state.purpose, attemptsLeft } }, auditContext(c));
@@ -171,6 +212,7 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
         }
         c.header("Set-Cookie", otpCookie.cleared(), { append: true });
         const { to } = outcome.credential;
+        await limits.reset("otpVerifyAddress", to);
         if (state.purpose === "verify-email") {
           const user = await deps.emailVerification.markVerified(state.userId ?? "", to);
           if (user === null) throw new AppError("OTP_CHALLENGE_INVALID", { message: "The address is no longer the user's" });
@@ -178,13 +220,11 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
           await audit.record("email.verified", { userId: user.id, payload: { email: to } }, auditContext(c));
           return c.json({ verified: true as const }, 200);
         }
-        const found = await otp.signInUser(to);
-        if (found === null) throw new AppError("OTP_CHALLENGE_INVALID");
-        if (found.created) await audit.record("user.registered", { userId: found.user.id, payload: { via: "otp" } }, auditContext(c));
-        await audit.record("otp.verified", { userId: found.user.id, payload: { purpose: state.purpose } }, auditContext(c));
-        deps.credentials.assertMaySignIn(found.user);
-        await audit.record("login.succeeded", { userId: found.user.id, payload: { via: "otp" } }, auditContext(c));
-        return c.json(await signIn(c, found.user), 200);
+        const user = await signInByCode(c, to);
+        await audit.record("otp.verified", { userId: user.id, payload: { purpose: state.purpose } }, auditContext(c));
+        deps.credentials.assertMaySignIn(user);
+        await audit.record("login.succeeded", { userId: user.id, payload: { via: "otp" } }, auditContext(c));
+        return c.json(await signIn(c, user), 200);
       }),
     );
 }
