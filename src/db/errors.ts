@@ -27,13 +27,14 @@ const CONNECTION_CODES = new Set([
 /**
  * True when the error is the database's unavailability, not a bug or bad input: connection failures, SQLSTATE
  * class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 53300 (too
- * many connections), 57014 (statement_timeout: the database is stuck or overloaded), and a closed embedded database. These answer 503 with Retry-After, never 500.
+ * many connections), 57014 (statement_timeout: the database is stuck or overloaded), 25P03 (a transaction left idle
+ * too long was ended), and a closed embedded database. These answer 503 with Retry-After, never 500.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     const code = (current as Error & { code?: unknown }).code;
     if (typeof code === "string") {
-      if (CONNECTION_CODES.has(code) || code.startsWith("08") || /^57P0[1-3]$/.test(code) || code === "53300" || code === "57014") return true;
+      if (CONNECTION_CODES.has(code) || code.startsWith("08") || /^57P0[1-3]$/.test(code) || code === "53300" || code === "57014" || code === "25P03") return true;
     }
     if (/^PGlite is clos(ed|ing)$/.test(current.message)) return true;
   }
