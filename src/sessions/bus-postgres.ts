@@ -3,9 +3,20 @@ import type { BusTransport } from "./revocation-bus.ts";
 
 const CHANNEL = "servauth_revocations";
 
+/** How long to wait before connecting again after a failed attempt, as for the main pool (src/db/client.ts). */
+const RECONNECT_DELAY_SECONDS = 0.1;
+
 /** LISTEN/NOTIFY on a connection of its own (postgres.js re-listens by itself after a reconnect). */
-export function createPostgresTransport(url: string): BusTransport {
-  const client = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+export function createPostgresTransport(url: string, { connectTimeoutMs }: { connectTimeoutMs: number }): BusTransport {
+  const client = postgres(url, {
+    max: 1,
+    connect_timeout: connectTimeoutMs / 1000,
+    // postgres.js's default backoff grows with every failed attempt up to 20 s: after an outage, with pings and
+    // publishes failing all along, the next attempt could be many seconds after PostgreSQL is back, and every
+    // publish (a logout, a login evicting a session) would wait for it. A refused connection costs nothing to retry.
+    backoff: () => RECONNECT_DELAY_SECONDS,
+    onnotice: () => {},
+  });
   return {
     async send(message) {
       await client`select pg_notify(${CHANNEL}, ${message})`;

@@ -8,6 +8,6 @@ import { createBroadcastBus, createInProcessBus, type RevocationBus } from "./re
 export async function createRevocationBus(config: AppConfig, logger: Logger): Promise<RevocationBus> {
   const options = { heartbeatMs: config.revocationHeartbeatMs, logger };
   if (config.redisUrl !== null) return createBroadcastBus(createRedisTransport(config.redisUrl), options);
-  if (config.database.kind === "postgres") return createBroadcastBus(createPostgresTransport(config.database.url), options);
+  if (config.database.kind === "postgres") return createBroadcastBus(createPostgresTransport(config.database.url, config.database), options);
   return createInProcessBus();
 }

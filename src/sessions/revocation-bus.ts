@@ -91,6 +91,10 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
     }
   };
 
+  // A request that revokes (logout, a login evicting a session) waits for the broadcast: never longer than this.
+  // A send still pending then may yet arrive; the copy queued for resending makes it twice, which is harmless.
+  const sendBoundMs = options.heartbeatMs * 2;
+
   let wasConnected = true;
   const ping = async () => {
     if (wasConnected && !isConnected() && lastPongAt !== 0) options.logger.warn("revocation bus silent; validating against the database");
@@ -111,7 +115,7 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
       deliver(event);
       const message = JSON.stringify({ from: instanceId, event });
       try {
-        await transport.send(message);
+        await withinBound(transport.send(message), sendBoundMs);
       } catch (error) {
         if (unsent.length >= MAX_UNSENT) unsent.shift();
         unsent.push(message);
@@ -125,6 +129,15 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
       await transport.close();
     },
   };
+}
+
+/** The promise's outcome, or a rejection once `ms` have passed without one. */
+function withinBound<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the bus within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 type WireMessage = { ping: string } | { from: string; event: Exclude<RevocationEvent, { kind: "reset" }> };

@@ -53,8 +53,7 @@ function summary(outcomes: Outcome[]): string {
 
 /**
  * Once /ready answers, the other pooled connections may still meet their dead predecessors once: failures stay
- * allowed for SETTLE_MS more, still inside the 5 s recovery target; from then on every request must succeed
- * (see the known issue in expectOnlyCleanFailures).
+ * allowed for SETTLE_MS more, still inside the 5 s recovery target; from then on every request must succeed.
  */
 async function settle(traffic: Traffic, recoveredMs: number) {
   expect(recoveredMs + SETTLE_MS).toBeLessThan(RECOVERY_LIMIT_MS);
@@ -69,15 +68,13 @@ async function accounts(server: SpawnedServer) {
 }
 
 /** Before and after the outage everything succeeds; during it, a success or a 503 DEPENDENCY_UNAVAILABLE with Retry-After. */
-function expectOnlyCleanFailures(outcomes: Outcome[], runtime: Runtime) {
+function expectOnlyCleanFailures(outcomes: Outcome[]) {
   const ok = (o: Outcome) => o.status >= 200 && o.status < 300;
   const cleanFailure = (o: Outcome) => o.status === 503 && o.code === "DEPENDENCY_UNAVAILABLE" && o.retryAfter !== null;
-  // KNOWN ISSUE (not yet understood; seen on Bun and Node): after a full outage a few logins still wait on the
-  // database until the request deadline answers them 503. Tolerated here in that form only, so the bound holds.
-  const deadlineAnswer = (o: Outcome) => o.operation === "login" && cleanFailure(o) && o.ms >= DEADLINE_MS;
-  const afterFailures = outcomes.filter((o) => o.phase !== "outage" && !ok(o));
-  if (afterFailures.length > 0) console.warn(`${runtime}: ${afterFailures.length} request(s) failed after recovery: ${summary(outcomes)}`);
-  expect(afterFailures.filter((o) => !(o.phase === "after" && deadlineAnswer(o))), summary(outcomes)).toEqual([]);
+  // Logins evicting a session used to wait here until the deadline: they waited for the revocation bus, whose
+  // connection retried with a backoff grown to many seconds during the outage (fixed: fast reconnects, and a
+  // bounded wait for the broadcast).
+  expect(outcomes.filter((o) => o.phase !== "outage" && !ok(o)), summary(outcomes)).toEqual([]);
   expect(outcomes.filter((o) => o.phase === "outage" && !ok(o) && !cleanFailure(o)), summary(outcomes)).toEqual([]);
   expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(BOUND_MS);
 }
@@ -136,7 +133,7 @@ describe.each<Runtime>(["bun", "node"])("PostgreSQL outages under load, on %s", 
     const recoveredMs = await untilReady(server, RECOVERY_LIMIT_MS);
     await settle(traffic, recoveredMs);
     const outcomes = await traffic.stop();
-    expectOnlyCleanFailures(outcomes, runtime);
+    expectOnlyCleanFailures(outcomes);
     expect(outcomes.filter((o) => o.phase === "after").length).toBeGreaterThan(0);
   });
 
@@ -156,7 +153,7 @@ describe.each<Runtime>(["bun", "node"])("PostgreSQL outages under load, on %s", 
 
     expect(ready.status).toBe(503);
     expect(ready.retryAfter).not.toBeNull();
-    expectOnlyCleanFailures(outcomes, runtime);
+    expectOnlyCleanFailures(outcomes);
     const duringOutage = outcomes.filter((o) => o.phase === "outage");
     expect(duringOutage.filter((o) => o.status === 503).length, summary(outcomes)).toBeGreaterThan(0);
     expect(outcomes.filter((o) => o.phase === "after").length, summary(outcomes)).toBeGreaterThan(0);

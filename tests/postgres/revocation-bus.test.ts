@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createPostgresTransport } from "../../src/sessions/bus-postgres.ts";
 import { createBroadcastBus, type RevocationBus, type RevocationEvent } from "../../src/sessions/revocation-bus.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? "";
 // A database of the buses' own, so the test can refuse them connections without touching anyone else.
 const name = `servauth_bus_${randomBytes(6).toString("hex")}`;
 const url = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
 const HEARTBEAT_MS = 100;
+const TIMEOUTS = { connectTimeoutMs: 2_000 };
 let a: RevocationBus;
 let b: RevocationBus;
 const seenByB: RevocationEvent[] = [];
@@ -30,8 +32,8 @@ beforeAll(async () => {
   await admin((sql) => sql.unsafe(`create database ${name}`));
   const options = { heartbeatMs: HEARTBEAT_MS, logger: createLogger({ level: "silent" }) };
   [a, b] = await Promise.all([
-    createBroadcastBus(createPostgresTransport(url), options),
-    createBroadcastBus(createPostgresTransport(url), options),
+    createBroadcastBus(createPostgresTransport(url, TIMEOUTS), options),
+    createBroadcastBus(createPostgresTransport(url, TIMEOUTS), options),
   ]);
   b.subscribe((event) => seenByB.push(event));
 });
@@ -73,4 +75,31 @@ describe("revocation bus over PostgreSQL LISTEN/NOTIFY", () => {
     await expect.poll(() => b.isConnected(), { timeout: 15_000, interval: 50 }).toBe(true);
     expect(resets()).toBeGreaterThan(before);
   }, 30_000);
+
+  it("publishes without delay once the database is back after an outage (no growing reconnect backoff)", async () => {
+    const target = new URL(url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = Object.assign(new URL(url), { port: String(proxy.port) }).toString();
+    const bus = await createBroadcastBus(createPostgresTransport(viaProxy, TIMEOUTS), {
+      heartbeatMs: HEARTBEAT_MS,
+      logger: createLogger({ level: "silent" }),
+    });
+    try {
+      await proxy.down();
+      // Pings every heartbeat and these publishes fail all through a 3 s outage, as a busy server's would.
+      for (let elapsed = 0; elapsed < 3_000; elapsed += 100) {
+        await bus.publish({ kind: "session", sessionId: randomUUID() });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await proxy.up();
+      const sessionId = randomUUID();
+      const started = performance.now();
+      await bus.publish({ kind: "session", sessionId });
+      await expect.poll(() => seenByB.some((e) => e.kind === "session" && e.sessionId === sessionId), { timeout: 1000 }).toBe(true);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await bus.close();
+      await proxy.close();
+    }
+  }, 15_000);
 });
