@@ -22,11 +22,17 @@ export function createAccountClaim(db: Database, bus: RevocationBus) {
   return {
     /**
      * The mailbox of the user's address was proven: the user as it is now, after evicting the registrant if the
-     * address was unverified (`evicted` null if it was verified already). Null if the user is gone.
+     * address was unverified (`evicted` null if it was verified already). Null if the user is gone or has another
+     * address now.
      */
-    async proveMailbox(userId: string): Promise<MailboxProof | null> {
+    async proveMailbox(userId: string, email: string): Promise<MailboxProof | null> {
       const proof = await db.transaction(async (tx): Promise<MailboxProof | null> => {
-        const [locked] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
+        // The address too: an account whose address changed since the code was mailed proves nothing about it.
+        const [locked] = await tx
+          .select()
+          .from(users)
+          .where(and(eq(users.id, userId), eq(users.email, email)))
+          .for("update");
         if (locked === undefined) return null;
         if (locked.emailVerified) return { user: locked, evicted: null };
         const removedPasswords = await tx

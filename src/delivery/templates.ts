@@ -58,6 +58,13 @@ export const mails = {
       "If it was you, sign in with your existing account, or ask for a password reset if you have forgotten the password. If it was not you, you can ignore this message.",
     ]),
 
+  /** After a sign-in code claimed an account whose address had never been confirmed (src/auth/account-claim.ts). */
+  accountClaimed: (to: string) =>
+    compose(to, "Your account was secured", [
+      `You signed in with a code sent to ${to}. Until then this address had not been confirmed on its account, so anyone could have set the account's password: that password was removed and every other signed-in device was signed out.`,
+      "To sign in with a password again, ask for a password reset and choose a new one. If you did not sign in just now, ask for a password reset to secure the account.",
+    ]),
+
   emailChanged: (to: string, newEmail: string) =>
     compose(to, "Your email address was changed", [
       `The email address of your account was changed to ${newEmail}. This address will no longer receive messages about it.`,

@@ -29,6 +29,9 @@ export type VerifyOutcome =
 /** Runs before a code is made for `to` (the send budgets); throws to refuse. */
 export type BeforeSending = (to: string) => Promise<void>;
 
+/** The wrong codes an address may take across its challenges: checked before an attempt, counted after a wrong one. */
+export type AttemptBudget = { assertAvailable(to: string): Promise<void>; countWrong(to: string): Promise<void> };
+
 /** OTP_RESEND_TOO_SOON with the wait, in whole seconds, as Retry-After. */
 export function resendTooSoon(waitMs: number): AppError {
   return new AppError("OTP_RESEND_TOO_SOON", { headers: { "Retry-After": String(Math.max(Math.ceil(waitMs / 1000), 1)) } });
@@ -130,7 +133,10 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
         const index = continuing.credentials.findIndex((credential) => credential.to === input.to);
         if (index >= 0 && (await ids.consume(continuing.id))) return { ...(await issue({ ...continuing, current: index })), sent: false };
         if (index < 0) {
-          if (continuing.credentials.length >= config.maxCredentials) throw new AppError("OTP_TOO_MANY_CREDENTIALS");
+          // A spent state is no challenge to continue: a full one must not block a new challenge.
+          if (continuing.credentials.length >= config.maxCredentials && (await ids.isLive(continuing.id))) {
+            throw new AppError("OTP_TOO_MANY_CREDENTIALS");
+          }
           await beforeSending(input.to);
           const { credential, code } = newCredential(input.to, now);
           if (await ids.consume(continuing.id)) {
@@ -148,8 +154,8 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
 
     /**
      * A new code for the current address; the previous one stops working. A spent state is OTP_CHALLENGE_INVALID
-     * before any other refusal but expiry; refusals of a live one (too soon, limit reached, expired, a send budget) leave it as it
-     * was, still good for verifying.
+     * before any other refusal but expiry; refusals of a live one (too soon, limit reached, a send budget) leave it
+     * as it was, still good for verifying.
      */
     async resend(state: ChallengeState, beforeSending: BeforeSending): Promise<IssuedChallenge & { sent: boolean }> {
       const now = Date.now();
@@ -167,24 +173,32 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
     },
 
     /**
-     * Checks a code against the current address. `beforeAttempt` runs first (the per-address attempt budget: it
-     * must count every guess, across all challenges for the address); then the state is consumed, in one atomic
-     * step, so each state answers one attempt. A wrong code returns the next state with one attempt fewer; the
-     * last allowed wrong code burns the challenge (OTP_TOO_MANY_ATTEMPTS).
+     * Checks a code against the current address. `attempts` is the per-address budget of wrong codes, across all
+     * challenges for the address: checked (not counted) first, so a refused or replayed state costs the address
+     * nothing; then the state is consumed, in one atomic step, so each state answers one attempt; a wrong code is
+     * counted and returns the next state with one attempt fewer; the last allowed wrong code burns the challenge
+     * (OTP_TOO_MANY_ATTEMPTS).
      */
-    async verify(state: ChallengeState, code: string, beforeAttempt: (to: string) => Promise<void>): Promise<VerifyOutcome> {
+    async verify(state: ChallengeState, code: string, attempts: AttemptBudget): Promise<VerifyOutcome> {
       // The route refuses these already; here too, so no caller can spend a state on a code that cannot match.
       if (!isWellFormedCode(code, config.length)) throw new AppError("VALIDATION_FAILED", { errors: [{ path: "code", message: "Not a code" }] });
       const credential = currentCredential(state);
       // Not an attempt: nothing is compared, and the state stays good for a resend.
       if (credential.expiresAt <= Date.now()) throw new AppError("OTP_EXPIRED");
-      await beforeAttempt(credential.to);
+      await attempts.assertAvailable(credential.to);
       await spend(state);
       if (hasher.matches(credential, code)) return { status: "verified", state, credential };
+      await attempts.countWrong(credential.to);
       const attemptsLeft = state.attemptsLeft - 1;
       if (attemptsLeft <= 0) throw new AppError("OTP_TOO_MANY_ATTEMPTS");
       return { status: "wrong", attemptsLeft, next: await issue({ ...state, attemptsLeft }) };
     },
+
+    /**
+     * The same challenge under a fresh id, for a state spent by a right code whose sign-in was then refused for a
+     * reason the client can wait out (the registration budget): the code stays good for a retry.
+     */
+    reissue: (state: ChallengeState) => issue(state),
 
     /**
      * Who a verified sign-in code signs in: the address's user, or with OTP_SIGNUP a new one (after

@@ -1,5 +1,6 @@
 import { CompactEncrypt, compactDecrypt } from "jose";
 import { z } from "zod";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { AppError } from "../errors.ts";
 import type { OtpKey } from "./otp-keys.ts";
 
@@ -85,6 +86,8 @@ export async function openState(challenge: string, findKey: (kid: string) => Pro
     if (Object.keys(protectedHeader).sort().join() !== "alg,enc,kid") throw new Error("unexpected JWE header");
     decoded = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext));
   } catch (cause) {
+    // Looking up an unknown kid may reload keys from the database: its outage is a 503, not a bad challenge.
+    if (isDatabaseUnavailable(cause)) throw cause;
     throw new AppError("OTP_CHALLENGE_INVALID", { cause });
   }
   const parsed = ChallengeStateSchema.safeParse(decoded);

@@ -60,6 +60,8 @@ describe("an unverified account registered by someone else", () => {
       .from(auditEvents)
       .where(and(eq(auditEvents.userId, attacker.user.id), eq(auditEvents.type, "account.claimed")));
     expect(claimed?.payload).toEqual({ via: "otp", passwordRemoved: true, revokedSessions: 1 });
+    await t.services.mail.drain();
+    expect(t.sentMail.filter((mail) => mail.to === email).map((mail) => mail.subject)).toContain("Your account was secured");
 
     // The owner can give the account a password of their own.
     expect((await t.request("POST", "/auth/forgot-password", { email })).status).toBe(202);
@@ -70,6 +72,15 @@ describe("an unverified account registered by someone else", () => {
     expect((await t.request("POST", "/auth/reset-password", { token, password: ownPassword })).status).toBe(204);
     expect((await login(t, email, ownPassword)).status).toBe(200);
     expect((await login(t, email, password)).status).toBe(401);
+  });
+
+  it("claims nothing for an address the account no longer has", async () => {
+    const { account, user, accessToken } = await registerUser(t);
+    const moved = newAccount().email;
+    const change = await t.request("PUT", "/auth/me", { email: moved, currentPassword: account.password }, bearer(accessToken));
+    expect(change.status).toBe(200);
+    expect(await t.services.accountClaims.proveMailbox(user.id, account.email)).toBeNull();
+    expect((await login(t, moved, account.password)).status).toBe(200);
   });
 
   it("leaves a verified account's password and sessions alone", async () => {
@@ -109,6 +120,19 @@ describe("guessing across challenges (RATE_LIMIT_OTP_VERIFY_ADDRESS)", () => {
     // The refused state was not spent: once the window has passed, its right code signs in.
     await new Promise((resolve) => setTimeout(resolve, 1_050));
     expect((await verify(t, third.challenge, thirdCode)).status).toBe(200);
+  });
+});
+
+describe("replaying a spent state (RATE_LIMIT_OTP_VERIFY_ADDRESS)", () => {
+  it("costs the address nothing: only wrong codes on live states count", async () => {
+    const t = await appWith({ RATE_LIMIT_OTP_VERIFY_ADDRESS: "2/900" });
+    const { account } = await registerUser(t);
+    const { challenge } = await createChallenge(t, account.email);
+    const code = await lastCodeTo(t, account.email);
+    const wrong = await (await verify(t, challenge, otherCode(code))).json();
+    expect(wrong.code).toBe("OTP_INVALID_CODE");
+    for (let i = 0; i < 10; i++) expect(await problemCode(await verify(t, challenge, otherCode(code)))).toBe("OTP_CHALLENGE_INVALID");
+    expect((await verify(t, wrong.challenge, code)).status).toBe(200);
   });
 });
 
@@ -208,7 +232,35 @@ describe("OTP sign-up (OTP_SIGNUP=true) and RATE_LIMIT_REGISTER_IP", () => {
   });
 });
 
+describe("a sign-up by code refused by RATE_LIMIT_REGISTER_IP", () => {
+  it("hands back the challenge under a fresh id: the same right code signs up once the window has passed", async () => {
+    const t = await appWith({ OTP_SIGNUP: "true", RATE_LIMIT_REGISTER_IP: "1/1" });
+    const first = newAccount().email;
+    expect((await verify(t, (await createChallenge(t, first)).challenge, await lastCodeTo(t, first))).status).toBe(200);
+    const second = newAccount().email;
+    const { challenge } = await createChallenge(t, second);
+    const code = await lastCodeTo(t, second);
+    const refused = await verify(t, challenge, code);
+    expect(refused.status).toBe(429);
+    const problem = await refused.json();
+    expect(problem.code).toBe("RATE_LIMITED");
+    expect(parseSetCookies(refused)["servauth.otp"]).toBe(problem.challenge);
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    const retried = await verify(t, problem.challenge, code);
+    expect(retried.status).toBe(200);
+    expect((await retried.json()).user.email).toBe(second);
+  });
+});
+
 describe("OTP_MAX_CREDENTIALS", () => {
+  it("refuses another address for a live full challenge, but a spent full one starts a new challenge", async () => {
+    const t = await appWith({ OTP_MAX_CREDENTIALS: "1", OTP_RESEND_DELAY: "0" });
+    const { challenge: spent } = await createChallenge(t, newAccount().email);
+    const { challenge: live } = (await (await verify(t, spent, "000000")).json()) as { challenge: string };
+    expect(await problemCode(await create(t, newAccount().email, { challenge: live }))).toBe("OTP_TOO_MANY_CREDENTIALS");
+    expect((await create(t, newAccount().email, { challenge: spent })).status).toBe(200);
+  });
+
   it("keeps a challenge with 5 addresses of the longest allowed length under a browser's 4 KB cookie limit", async () => {
     const t = await appWith({ OTP_MAX_CREDENTIALS: "5", OTP_RESEND_DELAY: "0" });
     // A 64-character local part and labels of 63, 63 and 62 characters: 255 characters, a valid address.

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { OtpConfig } from "../../config/config.ts";
+import { mails } from "../../delivery/templates.ts";
 import { AppError, type ErrorCode } from "../../errors.ts";
 import { type IssuedChallenge, resendTooSoon } from "../../otp/otp-service.ts";
 import { type ChallengeState, stateExpiresAt } from "../../otp/sealed-state.ts";
@@ -15,7 +16,7 @@ import { createSignIn } from "../sign-in.ts";
 
 export type OtpRouteDeps = Pick<
   Services,
-  "config" | "otp" | "credentials" | "emailVerification" | "accountClaims" | "sessions" | "accessTokens" | "audit"
+  "config" | "otp" | "credentials" | "emailVerification" | "accountClaims" | "sessions" | "accessTokens" | "audit" | "mail"
 > & {
   cookies: CookieJar;
   otpCookie: OtpCookie;
@@ -147,23 +148,44 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
   }
 
   /**
+   * The registration budget, for a sign-up by code. Only reached after a right code (checking earlier would tell
+   * which addresses have accounts), so a refusal hands back the challenge under a fresh id: the code stays good
+   * for a retry after Retry-After.
+   */
+  async function chargeSignUp(c: Context<AppEnv>, state: ChallengeState): Promise<void> {
+    try {
+      await limits.consume(c, "registerIp", c.get("clientIp"));
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === "RATE_LIMITED")) throw error;
+      const next = await otp.reissue(state);
+      throw new AppError("RATE_LIMITED", {
+        headers: { ...error.headers, "Set-Cookie": otpCookie.serialize(next.challenge, new Date(stateExpiresAt(next.state))) },
+        extensions: { challenge: next.challenge },
+        cause: error.cause,
+      });
+    }
+  }
+
+  /**
    * A correct sign-in code: the address's user (created with OTP_SIGNUP, within the registration budget). An
    * unverified account is claimed: whoever registered the address without proving it loses password and sessions.
    */
-  async function signInByCode(c: Context<AppEnv>, to: string) {
-    const found = await otp.signInUser(to, () => limits.consume(c, "registerIp", c.get("clientIp")));
+  async function signInByCode(c: Context<AppEnv>, to: string, state: ChallengeState) {
+    const found = await otp.signInUser(to, () => chargeSignUp(c, state));
     if (found === null) throw new AppError("OTP_CHALLENGE_INVALID");
     if (found.created) {
       await audit.record("user.registered", { userId: found.user.id, payload: { via: "otp" } }, auditContext(c));
       return found.user;
     }
     if (found.user.emailVerified) return found.user;
-    const proof = await deps.accountClaims.proveMailbox(found.user.id);
-    if (proof === null) throw new AppError("OTP_CHALLENGE_INVALID", { message: "The account is gone" });
+    const proof = await deps.accountClaims.proveMailbox(found.user.id, to);
+    if (proof === null) throw new AppError("OTP_CHALLENGE_INVALID", { message: "The account no longer has this address" });
     if (proof.evicted !== null) {
       const { passwordRemoved, revokedSessionIds } = proof.evicted;
       const payload = { via: "otp", passwordRemoved, revokedSessions: revokedSessionIds.length };
       await audit.record("account.claimed", { userId: proof.user.id, payload }, auditContext(c));
+      // The owner may have set that password themselves (before confirming the address, or after changing it).
+      if (passwordRemoved || revokedSessionIds.length > 0) deps.mail.enqueue(mails.accountClaimed(to));
     }
     return proof.user;
   }
@@ -200,8 +222,11 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
         const state = await otp.open(presented(c, body.challenge));
         // Before the state is spent: a missing session is no attempt.
         if (state.purpose === "verify-email" && (await signedInUser(c)).id !== state.userId) throw new AppError("OTP_CHALLENGE_INVALID");
-        // Every guess counts against the address, whichever challenge it comes with.
-        const outcome = await otp.verify(state, body.code, (to) => limits.consume(c, "otpVerifyAddress", to));
+        // Wrong codes count against the address, whichever challenge they come with.
+        const outcome = await otp.verify(state, body.code, {
+          assertAvailable: (to) => limits.assertBelow(c, "otpVerifyAddress", to),
+          countWrong: (to) => limits.consume(c, "otpVerifyAddress", to),
+        });
         if (outcome.status === "wrong") {
           const { next, attemptsLeft } = outcome;
           await audit.record("otp.failed", { userId: state.userId, payload: { purpose: state.purpose, attemptsLeft } }, auditContext(c));
@@ -220,7 +245,7 @@ export function createOtpRoutes(deps: OtpRouteDeps) {
           await audit.record("email.verified", { userId: user.id, payload: { email: to } }, auditContext(c));
           return c.json({ verified: true as const }, 200);
         }
-        const user = await signInByCode(c, to);
+        const user = await signInByCode(c, to, state);
         await audit.record("otp.verified", { userId: user.id, payload: { purpose: state.purpose } }, auditContext(c));
         deps.credentials.assertMaySignIn(user);
         await audit.record("login.succeeded", { userId: user.id, payload: { via: "otp" } }, auditContext(c));
