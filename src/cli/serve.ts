@@ -8,6 +8,7 @@ import { createMetricsApp } from "../http/routes/metrics.ts";
 import { createLogger } from "../observability/logger.ts";
 import { announceListening, detectRuntime, type RuntimeAdapter } from "../server/runtime.ts";
 import { superviseWorkers, WORKER_ID_VARIABLE } from "../server/supervisor.ts";
+import { linkWorkerMetrics } from "../server/worker-metrics.ts";
 import { createRevocationBus } from "../sessions/create-bus.ts";
 import { createServices } from "../services.ts";
 import { VERSION } from "../version.ts";
@@ -114,8 +115,19 @@ async function serveHere(config: AppConfig, logger: Logger, runtime: RuntimeAdap
   teardown.push(() => bus.close());
   const mailer = createMailer(config, logger);
   teardown.push(() => mailer.close());
-  const services = await createServices({ config, database, bus, hasher: createArgon2Hasher(), logger, mailer });
+  // Only workers exchange metrics over IPC; a single process renders its own, as cheaply as ever.
+  const workerMetrics = workerId === null ? undefined : linkWorkerMetrics();
+  const services = await createServices({
+    config,
+    database,
+    bus,
+    hasher: createArgon2Hasher(),
+    logger,
+    mailer,
+    gatherWorkerMetrics: workerMetrics?.gather,
+  });
   teardown.push(() => services.close());
+  workerMetrics?.answerWith(services.metrics.snapshot);
   const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
   const listening = { host: config.host, timeouts: config.http, shared: workerId !== null };
   const server = await runtime.listen(app.fetch, { ...listening, port: config.port });

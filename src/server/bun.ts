@@ -23,21 +23,33 @@ export const bunAdapter: RuntimeAdapter = {
     };
   },
   startWorker(env) {
-    let announce: (url: string) => void = () => {};
-    const listening = new Promise<string>((resolve) => (announce = resolve));
+    const listeners: Array<(message: unknown) => void> = [];
     const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit"],
       ipc(message) {
-        const url = listeningUrlOf(message);
-        if (url !== undefined) announce(url);
+        for (const listener of listeners) listener(message);
       },
     });
+    const listening = new Promise<string>((resolve) =>
+      listeners.push((message) => {
+        const url = listeningUrlOf(message);
+        if (url !== undefined) resolve(url);
+      }),
+    );
     const worker: WorkerProcess = {
       pid: child.pid,
       listening,
       exited: child.exited.then(() => ({ code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode) })),
       kill: (signal) => child.kill(signal),
+      send(message) {
+        try {
+          child.send(message);
+        } catch {
+          // The worker is gone (its exit is handled elsewhere).
+        }
+      },
+      onMessage: (listener) => listeners.push(listener),
     };
     return worker;
   },

@@ -116,6 +116,36 @@ describe.each<Runtime>(["bun", "node"])("WORKERS on %s", (runtime) => {
       }
     });
 
+    test("/metrics, whichever worker answers it, reports the requests both workers answered", async () => {
+      const byWorker = [...(await connectionsByWorker(CONNECTIONS)).values()];
+      const [one, other] = [byWorker[0]?.[0], byWorker[1]?.[0]];
+      if (one === undefined || other === undefined) throw new Error("the connections did not reach two workers");
+      const labels = '{method="GET",route="/auth/me",status="401"}';
+      const unauthenticatedMe = `servauth_http_requests_total${labels}`;
+      const scrape = async (connection: HttpConnection) => {
+        const response = await connection.request("GET", "/metrics");
+        expect(response.status, response.body).toBe(200);
+        return (name: string) => {
+          const line = response.body.split("\n").find((candidate) => candidate.startsWith(`${name} `));
+          return line === undefined ? undefined : Number(line.split(" ")[1]);
+        };
+      };
+
+      const before = (await scrape(one))(unauthenticatedMe) ?? 0;
+      for (const [connection, count] of [[one, 3], [other, 5]] as const) {
+        for (let i = 0; i < count; i++) expect((await connection.request("GET", "/auth/me")).status).toBe(401);
+      }
+      for (const connection of [one, other]) {
+        const value = await scrape(connection);
+        expect(value(unauthenticatedMe)).toBe(before + 8);
+        expect(value(`servauth_http_request_duration_seconds_count${labels}`)).toBe(before + 8);
+        expect(value("servauth_workers_reporting")).toBe(2);
+        // Gauges: the database ceiling adds up over the processes; the start time of "the" process is left out.
+        expect(value("servauth_db_pool_max_connections")).toBe(20);
+        expect(value("process_start_time_seconds")).toBeUndefined();
+      }
+    });
+
     test("a worker killed outright is replaced; the port keeps serving meanwhile", async () => {
       const { server } = running();
       const before = [...(await connectionsByWorker(CONNECTIONS)).keys()];
