@@ -12,8 +12,9 @@ export const bunAdapter: RuntimeAdapter = {
       port,
       // SO_REUSEPORT: every worker binds the port itself and the kernel spreads new connections over them (Linux).
       reusePort: shared,
-      // Bun's only read timeout: the longest silence on a connection, also while a handler runs (so not shorter than
-      // a request may take). Each byte received restarts it: Bun has no deadline for a whole set of headers.
+      // Bun's only read timeout to set, also running while a handler does (so not shorter than a request may take).
+      // A trickle of bytes does not restart it. A new connection's first headers get a fixed 10 s instead: Bun has no
+      // header deadline to set (README, HTTP_HEADERS_TIMEOUT).
       idleTimeout: timeouts.requestTimeoutSeconds,
       fetch: (request, bunServer) => fetch(request, { server: bunServer } satisfies BunEnv),
     });
