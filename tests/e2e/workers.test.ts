@@ -171,6 +171,48 @@ describe.each<Runtime>(["bun", "node"])("WORKERS on %s", (runtime) => {
       }
     });
 
+    // Node: KNOWN LIMITATION (docs/deployment.md). node:cluster's round robin has the primary accept a connection,
+    // send it to a free worker and close its own copy only when the worker acknowledges; a worker that dies first
+    // never does, nothing in node:cluster's API reaches that copy, and its client waits until it gives up (at most
+    // one such connection per death: a worker gets its next one only after acknowledging). SCHED_NONE (workers
+    // accept from one shared socket) passes this test but concentrates connections on one worker (all 16 of a burst
+    // in one of two runs here), so it is not used. The day Node fixes the hand-off this starts passing.
+    const deadWorkerTest = runtime === "node" ? test.fails : test;
+    deadWorkerTest("connections handed to a worker that dies before answering them are closed, not left hanging", async () => {
+      const { server } = running();
+      const [victim] = [...(await connectionsByWorker(CONNECTIONS)).keys()];
+      if (victim === undefined) throw new Error("no worker found");
+      const restarts = () => server.output().match(/worker \d restarted/g)?.length ?? 0;
+      const restartsBefore = restarts();
+      // A stopped worker takes its share of new connections (Bun: the kernel queues them on its socket; Node: the
+      // primary hands it one and waits for its acknowledgement) and answers none: a worker stuck, then killed.
+      process.kill(victim, "SIGSTOP");
+      let killed = false;
+      try {
+        const fresh = await Promise.all(Array.from({ length: CONNECTIONS }, () => openConnection(server.port)));
+        open.push(...fresh);
+        const outcomes = fresh.map((connection) =>
+          connection.request("GET", "/health").then(
+            (response) => String(response.status),
+            () => "closed",
+          ),
+        );
+        const within = (ms: number) => Promise.all(outcomes.map((outcome) => Promise.race([outcome, sleep(ms).then(() => "waiting")])));
+        const stuck = (await within(1_000)).filter((outcome) => outcome === "waiting").length;
+        expect(stuck, "no connection reached the stopped worker").toBeGreaterThan(0);
+        process.kill(victim, "SIGKILL");
+        killed = true;
+        const after = await within(5_000);
+        expect(after.filter((outcome) => outcome === "waiting"), after.join(" ")).toEqual([]);
+      } finally {
+        if (!killed) process.kill(victim, "SIGKILL");
+        // The next test starts with two workers again.
+        for (const since = Date.now(); restarts() === restartsBefore; await sleep(50)) {
+          if (Date.now() - since > 10_000) throw new Error(`the worker was not restarted:\n${server.output()}`);
+        }
+      }
+    });
+
     test("SIGTERM stops every worker and the supervisor, which exits 0", async () => {
       const { server } = running();
       const workers = [...(await connectionsByWorker(CONNECTIONS)).keys()];
