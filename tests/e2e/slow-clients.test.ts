@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { openConnection } from "../support/http-connection.ts";
 import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
 /**
@@ -59,9 +60,17 @@ async function closedWithin(held: Held, ms: number): Promise<number | "open"> {
   return Promise.race([held.closedAfter, sleep(ms).then(() => "open" as const)]);
 }
 
+/**
+ * A fresh connection each time: fetch would reuse a pooled one, which the server may be closing for idleness at that
+ * very moment (Bun's idle timeout here is a few seconds), and read a reset.
+ */
 async function healthy(server: SpawnedServer): Promise<boolean> {
-  const response = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2_000) });
-  return response.status === 200;
+  const connection = await openConnection(server.port);
+  try {
+    return (await connection.request("GET", "/health")).status === 200;
+  } finally {
+    connection.close();
+  }
 }
 
 describe.each<Runtime>(["bun", "node"])("slow clients on %s", (runtime) => {
