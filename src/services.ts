@@ -22,7 +22,7 @@ import { countActiveSessions } from "./observability/active-sessions.ts";
 import { createAuditLog, SYSTEM_AUDIT_CONTEXT } from "./observability/audit.ts";
 import type { Logger } from "./observability/logger.ts";
 import { startPeriodicJob } from "./jobs/periodic.ts";
-import { createMetrics } from "./observability/metrics.ts";
+import { createMetrics, type MetricsDeps } from "./observability/metrics.ts";
 import { createRefreshRotation } from "./sessions/refresh-rotation.ts";
 import type { RevocationBus } from "./sessions/revocation-bus.ts";
 import { createSessionCache } from "./sessions/session-cache.ts";
@@ -47,6 +47,8 @@ export type ServiceDeps = {
   mailRetry?: MailQueueOptions;
   /** Overrides the store RATE_LIMIT_STORE would pick (tests point it at an unreachable Redis). */
   rateLimitStore?: RateLimitStore;
+  /** In a worker process: /metrics reports every worker's figures, gathered through the supervisor. */
+  gatherWorkerMetrics?: MetricsDeps["gatherWorkers"];
 };
 
 const AUDIT_PURGE_INTERVAL_SECONDS = 3600;
@@ -108,6 +110,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     isRevocationBusConnected: () => bus.isConnected(),
     maxDbConnections: database.maxConnections,
     logger,
+    gatherWorkers: overrides.gatherWorkerMetrics,
   });
   const audit = createAuditLog(db, logger, metrics.countSecurityEvent);
   const otpKeys = await loadOtpKeys(

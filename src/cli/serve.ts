@@ -1,18 +1,16 @@
-import { createArgon2Hasher } from "../auth/password.ts";
 import { describeDatabase } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
-import { createMailer } from "../delivery/create-mailer.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { createApp } from "../http/app.ts";
 import { createMetricsApp } from "../http/routes/metrics.ts";
 import { createLogger } from "../observability/logger.ts";
 import { announceListening, detectRuntime, type RuntimeAdapter } from "../server/runtime.ts";
 import { superviseWorkers, WORKER_ID_VARIABLE } from "../server/supervisor.ts";
-import { createRevocationBus } from "../sessions/create-bus.ts";
-import { createServices } from "../services.ts";
+import { linkWorkerMetrics } from "../server/worker-metrics.ts";
 import { VERSION } from "../version.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { loadConfig } from "./load-config.ts";
+import { openServices } from "./open-services.ts";
 import type { AppConfig } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
 
@@ -107,15 +105,14 @@ async function serveHere(config: AppConfig, logger: Logger, runtime: RuntimeAdap
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
   if (workerId !== null) exitWithSupervisor(() => void shutdown("supervisor gone"));
-  const database = await createDb(config.database);
-  teardown.push(() => database.close());
-  if (workerId === null) await migrateDatabase(database);
-  const bus = await createRevocationBus(config, logger);
-  teardown.push(() => bus.close());
-  const mailer = createMailer(config, logger);
-  teardown.push(() => mailer.close());
-  const services = await createServices({ config, database, bus, hasher: createArgon2Hasher(), logger, mailer });
-  teardown.push(() => services.close());
+  // Only workers exchange metrics over IPC; a single process renders its own, as cheaply as ever.
+  const workerMetrics = workerId === null ? undefined : linkWorkerMetrics();
+  const opening = openServices(config, logger, { migrate: workerId === null, gatherWorkerMetrics: workerMetrics?.gather });
+  // Registered before it is done, so a signal during start-up still closes what it opens. If opening fails it has
+  // closed what it opened itself, and the failure is reported by the await below.
+  teardown.push(() => opening.then((opened) => opened.teardown(), () => {}));
+  const { services } = await opening;
+  workerMetrics?.answerWith(services.metrics.snapshot);
   const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
   const listening = { host: config.host, timeouts: config.http, shared: workerId !== null };
   const server = await runtime.listen(app.fetch, { ...listening, port: config.port });

@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { renderAggregate } from "./aggregate-metrics.ts";
 import type { Logger } from "./logger.ts";
+import type { MetricFamily } from "./metric-family.ts";
 import { createRequestStats } from "./request-stats.ts";
 
 export type MetricsDeps = {
@@ -9,6 +11,11 @@ export type MetricsDeps = {
   /** postgres.js has no live pool statistics: the configured ceiling is what can be reported honestly. */
   maxDbConnections: number;
   logger: Logger;
+  /**
+   * In a worker process (WORKERS > 1): every worker's snapshot, this one's included, gathered by the supervisor, so
+   * that a scrape, whichever worker it reaches, reports the whole instance. Absent: this process alone, no IPC.
+   */
+  gatherWorkers?: () => Promise<MetricFamily[][]>;
 };
 
 export type RequestObservation = { method: string; route: string; status: number; durationSeconds: number };
@@ -39,6 +46,8 @@ export function createMetrics(deps: MetricsDeps) {
     name: "servauth_active_sessions",
     help: "Sessions in the database that have not expired (NaN when the database did not answer)",
     registers: [registry],
+    // A count of rows every worker shares: the same figure from each, not a share to add up.
+    aggregator: "first",
     async collect() {
       try {
         this.set(await deps.countActiveSessions());
@@ -51,8 +60,9 @@ export function createMetrics(deps: MetricsDeps) {
   });
   new Gauge({
     name: "servauth_revocation_bus_connected",
-    help: "1 while the revocation bus delivers; 0 while sessions are validated against the database instead",
+    help: "1 while the revocation bus delivers (with WORKERS, on every worker); 0 while sessions are validated against the database instead",
     registers: [registry],
+    aggregator: "min",
     collect() {
       this.set(deps.isRevocationBusConnected() ? 1 : 0);
     },
@@ -62,10 +72,22 @@ export function createMetrics(deps: MetricsDeps) {
     help: "Configured ceiling of database connections (the driver exposes no live pool statistics)",
     registers: [registry],
   }).set(deps.maxDbConnections);
+  new Gauge({
+    name: "servauth_workers_reporting",
+    help: "Server processes whose figures this scrape adds up (WORKERS; fewer when one did not answer in time)",
+    registers: [registry],
+  }).set(1);
 
+  const { gatherWorkers } = deps;
+  const snapshot = async (): Promise<MetricFamily[]> => [...(await registry.getMetricsAsJSON()), ...requests.snapshot()];
   return {
     contentType: registry.contentType,
-    render: async () => `${await registry.metrics()}\n${requests.render()}`,
+    render:
+      gatherWorkers === undefined
+        ? async () => `${await registry.metrics()}\n${requests.render()}`
+        : async () => renderAggregate(await gatherWorkers()),
+    /** This process's figures as data, for the supervisor's aggregation. */
+    snapshot,
     observeRequest({ method, route, status, durationSeconds }: RequestObservation): void {
       requests.observe(method, route, status, durationSeconds);
     },

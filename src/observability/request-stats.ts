@@ -1,5 +1,8 @@
+import type { MetricFamily } from "./metric-family.ts";
+
+type Labels = { method: string; route: string; status: number };
 /** One (method, route, status) series: its request count, total seconds and per-bucket counts (not cumulative). */
-type Series = { labels: string; count: number; sum: number; buckets: number[] };
+type Series = { labels: string; labelValues: Labels; count: number; sum: number; buckets: number[] };
 
 const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -10,13 +13,14 @@ const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g
  */
 export function createRequestStats(names: { total: string; duration: string }, upperBounds: readonly number[]) {
   const series = new Map<string, Series>();
+  const help = {
+    total: "HTTP requests answered, by route pattern, method and status",
+    duration: "Time to answer an HTTP request, by route pattern, method and status",
+  };
 
   function render(): string {
-    const total = [`# HELP ${names.total} HTTP requests answered, by route pattern, method and status`, `# TYPE ${names.total} counter`];
-    const duration = [
-      `# HELP ${names.duration} Time to answer an HTTP request, by route pattern, method and status`,
-      `# TYPE ${names.duration} histogram`,
-    ];
+    const total = [`# HELP ${names.total} ${help.total}`, `# TYPE ${names.total} counter`];
+    const duration = [`# HELP ${names.duration} ${help.duration}`, `# TYPE ${names.duration} histogram`];
     for (const { labels, count, sum, buckets } of series.values()) {
       total.push(`${names.total}{${labels}} ${count}`);
       let cumulative = 0;
@@ -30,13 +34,34 @@ export function createRequestStats(names: { total: string; duration: string }, u
     return `${total.join("\n")}\n\n${duration.join("\n")}\n`;
   }
 
+  /** The same figures as prom-client's JSON, for a supervisor to add up over its workers (counts sum). */
+  function snapshot(): MetricFamily[] {
+    const total: MetricFamily["values"] = [];
+    const duration: MetricFamily["values"] = [];
+    for (const { labelValues: labels, count, sum, buckets } of series.values()) {
+      total.push({ labels, value: count });
+      let cumulative = 0;
+      upperBounds.forEach((bound, i) => {
+        cumulative += buckets[i] ?? 0;
+        duration.push({ metricName: `${names.duration}_bucket`, labels: { le: bound, ...labels }, value: cumulative });
+      });
+      duration.push({ metricName: `${names.duration}_bucket`, labels: { le: "+Inf", ...labels }, value: count });
+      duration.push({ metricName: `${names.duration}_sum`, labels, value: sum });
+      duration.push({ metricName: `${names.duration}_count`, labels, value: count });
+    }
+    return [
+      { name: names.total, help: help.total, type: "counter", aggregator: "sum", values: total },
+      { name: names.duration, help: help.duration, type: "histogram", aggregator: "sum", values: duration },
+    ];
+  }
+
   return {
     observe(method: string, route: string, status: number, seconds: number): void {
       const key = `${method} ${status} ${route}`;
       let entry = series.get(key);
       if (entry === undefined) {
         const labels = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`;
-        entry = { labels, count: 0, sum: 0, buckets: upperBounds.map(() => 0) };
+        entry = { labels, labelValues: { method, route, status }, count: 0, sum: 0, buckets: upperBounds.map(() => 0) };
         series.set(key, entry);
       }
       entry.count += 1;
@@ -49,5 +74,6 @@ export function createRequestStats(names: { total: string; duration: string }, u
       }
     },
     render,
+    snapshot,
   };
 }

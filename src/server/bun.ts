@@ -12,8 +12,9 @@ export const bunAdapter: RuntimeAdapter = {
       port,
       // SO_REUSEPORT: every worker binds the port itself and the kernel spreads new connections over them (Linux).
       reusePort: shared,
-      // Bun's only read timeout: the longest silence on a connection, also while a handler runs (so not shorter than
-      // a request may take). Each byte received restarts it: Bun has no deadline for a whole set of headers.
+      // Bun's only read timeout to set, also running while a handler does (so not shorter than a request may take).
+      // A trickle of bytes does not restart it. A new connection's first headers get a fixed 10 s instead: Bun has no
+      // header deadline to set (README, HTTP_HEADERS_TIMEOUT).
       idleTimeout: timeouts.requestTimeoutSeconds,
       fetch: (request, bunServer) => fetch(request, { server: bunServer } satisfies BunEnv),
     });
@@ -23,21 +24,33 @@ export const bunAdapter: RuntimeAdapter = {
     };
   },
   startWorker(env) {
-    let announce: (url: string) => void = () => {};
-    const listening = new Promise<string>((resolve) => (announce = resolve));
+    const listeners: Array<(message: unknown) => void> = [];
     const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit"],
       ipc(message) {
-        const url = listeningUrlOf(message);
-        if (url !== undefined) announce(url);
+        for (const listener of listeners) listener(message);
       },
     });
+    const listening = new Promise<string>((resolve) =>
+      listeners.push((message) => {
+        const url = listeningUrlOf(message);
+        if (url !== undefined) resolve(url);
+      }),
+    );
     const worker: WorkerProcess = {
       pid: child.pid,
       listening,
       exited: child.exited.then(() => ({ code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode) })),
       kill: (signal) => child.kill(signal),
+      send(message) {
+        try {
+          child.send(message);
+        } catch {
+          // The worker is gone (its exit is handled elsewhere).
+        }
+      },
+      onMessage: (listener) => listeners.push(listener),
     };
     return worker;
   },

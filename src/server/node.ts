@@ -48,6 +48,9 @@ export const nodeAdapter: RuntimeAdapter = {
       listening,
       exited: new Promise((resolve) => worker.once("exit", (code, signal) => resolve({ code, signal }))),
       kill: (signal) => worker.process.kill(signal),
+      // With a callback, a closed channel is reported to it instead of as an 'error' event that would crash the primary.
+      send: (message) => void worker.send(message, undefined, () => {}),
+      onMessage: (listener) => void worker.on("message", listener),
     };
   },
 };

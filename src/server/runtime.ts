@@ -24,6 +24,10 @@ export type WorkerProcess = {
   listening: Promise<string>;
   exited: Promise<{ code: number | null; signal: string | null }>;
   kill(signal: NodeJS.Signals): void;
+  /** An IPC message to the worker; dropped if the worker is gone (whoever waits for an answer has a timeout). */
+  send(message: object): void;
+  /** Every IPC message the worker sends. */
+  onMessage(listener: (message: unknown) => void): void;
 };
 
 /** What differs between Bun and Node: how to listen, how to read the peer address, how to start a worker process. */

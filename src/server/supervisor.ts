@@ -1,4 +1,6 @@
 import type { Logger } from "../observability/logger.ts";
+import { metricsMessageOf } from "./metrics-messages.ts";
+import { createMetricsRelay } from "./metrics-relay.ts";
 import type { RuntimeAdapter, WorkerProcess } from "./runtime.ts";
 
 /** The variable that tells a process it is worker N of a supervisor (set by the supervisor, not by operators). */
@@ -28,11 +30,14 @@ export type Supervisor = {
  * start (the cause, a bad database or port, is shared, so the others would fail too) after stopping the rest. After
  * start-up a worker that dies is restarted at once, with the same id; more than `restarts.max` deaths within
  * `restarts.windowMs` mean something is wrong beyond one process, so every worker is stopped and `failed` resolves
- * with 1, for the orchestrator to see and act on.
+ * with 1, for the orchestrator to see and act on. It also relays the workers' metrics to the one a scrape reached.
  */
 export async function superviseWorkers(options: SupervisorOptions): Promise<Supervisor> {
   const { count, runtime, logger } = options;
   const workers = new Map<number, WorkerProcess>();
+  /** Workers that have announced they listen: the ones a metrics collection asks. */
+  const listening = new Set<WorkerProcess>();
+  const metricsRelay = createMetricsRelay(() => [...listening]);
   const deaths: number[] = [];
   let stopping: Promise<number> | undefined;
   let started = false;
@@ -42,7 +47,13 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<Supe
   const start = (id: number): WorkerProcess => {
     const worker = runtime.startWorker({ [WORKER_ID_VARIABLE]: String(id) });
     workers.set(id, worker);
+    void worker.listening.then(() => listening.add(worker));
+    worker.onMessage((message) => {
+      const metrics = metricsMessageOf(message);
+      if (metrics !== undefined) metricsRelay.receive(worker, metrics);
+    });
     void worker.exited.then((exit) => {
+      listening.delete(worker);
       if (workers.get(id) !== worker) return;
       workers.delete(id);
       if (stopping !== undefined || !started) return;

@@ -116,6 +116,36 @@ describe.each<Runtime>(["bun", "node"])("WORKERS on %s", (runtime) => {
       }
     });
 
+    test("/metrics, whichever worker answers it, reports the requests both workers answered", async () => {
+      const byWorker = [...(await connectionsByWorker(CONNECTIONS)).values()];
+      const [one, other] = [byWorker[0]?.[0], byWorker[1]?.[0]];
+      if (one === undefined || other === undefined) throw new Error("the connections did not reach two workers");
+      const labels = '{method="GET",route="/auth/me",status="401"}';
+      const unauthenticatedMe = `servauth_http_requests_total${labels}`;
+      const scrape = async (connection: HttpConnection) => {
+        const response = await connection.request("GET", "/metrics");
+        expect(response.status, response.body).toBe(200);
+        return (name: string) => {
+          const line = response.body.split("\n").find((candidate) => candidate.startsWith(`${name} `));
+          return line === undefined ? undefined : Number(line.split(" ")[1]);
+        };
+      };
+
+      const before = (await scrape(one))(unauthenticatedMe) ?? 0;
+      for (const [connection, count] of [[one, 3], [other, 5]] as const) {
+        for (let i = 0; i < count; i++) expect((await connection.request("GET", "/auth/me")).status).toBe(401);
+      }
+      for (const connection of [one, other]) {
+        const value = await scrape(connection);
+        expect(value(unauthenticatedMe)).toBe(before + 8);
+        expect(value(`servauth_http_request_duration_seconds_count${labels}`)).toBe(before + 8);
+        expect(value("servauth_workers_reporting")).toBe(2);
+        // Gauges: the database ceiling adds up over the processes; the start time of "the" process is left out.
+        expect(value("servauth_db_pool_max_connections")).toBe(20);
+        expect(value("process_start_time_seconds")).toBeUndefined();
+      }
+    });
+
     test("a worker killed outright is replaced; the port keeps serving meanwhile", async () => {
       const { server } = running();
       const before = [...(await connectionsByWorker(CONNECTIONS)).keys()];
@@ -138,6 +168,48 @@ describe.each<Runtime>(["bun", "node"])("WORKERS on %s", (runtime) => {
         if (workers.length === 2 && !workers.includes(victim)) break;
         expect(Date.now() - since, server.output()).toBeLessThan(20_000);
         await sleep(200);
+      }
+    });
+
+    // Node: KNOWN LIMITATION (docs/deployment.md). node:cluster's round robin has the primary accept a connection,
+    // send it to a free worker and close its own copy only when the worker acknowledges; a worker that dies first
+    // never does, nothing in node:cluster's API reaches that copy, and its client waits until it gives up (at most
+    // one such connection per death: a worker gets its next one only after acknowledging). SCHED_NONE (workers
+    // accept from one shared socket) passes this test but concentrates connections on one worker (all 16 of a burst
+    // in one of two runs here), so it is not used. The day Node fixes the hand-off this starts passing.
+    const deadWorkerTest = runtime === "node" ? test.fails : test;
+    deadWorkerTest("connections handed to a worker that dies before answering them are closed, not left hanging", async () => {
+      const { server } = running();
+      const [victim] = [...(await connectionsByWorker(CONNECTIONS)).keys()];
+      if (victim === undefined) throw new Error("no worker found");
+      const restarts = () => server.output().match(/worker \d restarted/g)?.length ?? 0;
+      const restartsBefore = restarts();
+      // A stopped worker takes its share of new connections (Bun: the kernel queues them on its socket; Node: the
+      // primary hands it one and waits for its acknowledgement) and answers none: a worker stuck, then killed.
+      process.kill(victim, "SIGSTOP");
+      let killed = false;
+      try {
+        const fresh = await Promise.all(Array.from({ length: CONNECTIONS }, () => openConnection(server.port)));
+        open.push(...fresh);
+        const outcomes = fresh.map((connection) =>
+          connection.request("GET", "/health").then(
+            (response) => String(response.status),
+            () => "closed",
+          ),
+        );
+        const within = (ms: number) => Promise.all(outcomes.map((outcome) => Promise.race([outcome, sleep(ms).then(() => "waiting")])));
+        const stuck = (await within(1_000)).filter((outcome) => outcome === "waiting").length;
+        expect(stuck, "no connection reached the stopped worker").toBeGreaterThan(0);
+        process.kill(victim, "SIGKILL");
+        killed = true;
+        const after = await within(5_000);
+        expect(after.filter((outcome) => outcome === "waiting"), after.join(" ")).toEqual([]);
+      } finally {
+        if (!killed) process.kill(victim, "SIGKILL");
+        // The next test starts with two workers again.
+        for (const since = Date.now(); restarts() === restartsBefore; await sleep(50)) {
+          if (Date.now() - since > 10_000) throw new Error(`the worker was not restarted:\n${server.output()}`);
+        }
       }
     });
 

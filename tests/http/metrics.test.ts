@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetricsApp } from "../../src/http/routes/metrics.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import type { MetricFamily } from "../../src/observability/metric-family.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
 import { bearer, createTestApp, newAccount, registerUser, type TestApp } from "../support/test-app.ts";
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
@@ -194,5 +197,48 @@ describe("METRICS_PORT", () => {
     } finally {
       await split.close();
     }
+  });
+});
+
+describe("WORKERS > 1: one scrape for every worker", () => {
+  /** A worker's metrics as the supervisor relays them: through JSON, as Node's cluster IPC does. */
+  function worker(activeSessions: number, busConnected: boolean, gatherWorkers?: () => Promise<MetricFamily[][]>) {
+    return createMetrics({
+      countActiveSessions: async () => activeSessions,
+      isRevocationBusConnected: () => busConnected,
+      maxDbConnections: 10,
+      logger: createLogger({ level: "silent" }),
+      gatherWorkers,
+    });
+  }
+  const overJson = async (metrics: ReturnType<typeof worker>) => JSON.parse(JSON.stringify(await metrics.snapshot())) as MetricFamily[];
+
+  it("adds up counters and histograms, and aggregates each gauge by its meaning, in the strict text format", async () => {
+    const one = worker(Number.NaN, true);
+    const other = worker(Number.NaN, false);
+    one.observeRequest({ method: "GET", route: "/auth/me", status: 200, durationSeconds: 0.001 });
+    one.observeRequest({ method: "GET", route: "/auth/me", status: 200, durationSeconds: 0.2 });
+    other.observeRequest({ method: "GET", route: "/auth/me", status: 200, durationSeconds: 0.003 });
+    other.observeRequest({ method: "POST", route: "/auth/login", status: 401, durationSeconds: 0.04 });
+    one.countSecurityEvent("login.failed");
+    other.countSecurityEvent("login.failed");
+    const answering = worker(0, true, async () => [await overJson(one), await overJson(other)]);
+
+    const samples = parseExposition(await answering.render());
+    const me = { method: "GET", route: "/auth/me", status: "200" };
+    expect(valueOf(samples, "servauth_http_requests_total", me)).toBe(3);
+    expect(valueOf(samples, "servauth_http_requests_total", { method: "POST", route: "/auth/login", status: "401" })).toBe(1);
+    expect(valueOf(samples, "servauth_http_request_duration_seconds_bucket", { ...me, le: "0.005" })).toBe(2);
+    expect(valueOf(samples, "servauth_http_request_duration_seconds_bucket", { ...me, le: "0.25" })).toBe(3);
+    expect(valueOf(samples, "servauth_http_request_duration_seconds_bucket", { ...me, le: "+Inf" })).toBe(3);
+    expect(valueOf(samples, "servauth_http_request_duration_seconds_sum", me)).toBeCloseTo(0.204);
+    expect(valueOf(samples, "servauth_security_events_total", { type: "login.failed" })).toBe(2);
+    expect(valueOf(samples, "servauth_workers_reporting")).toBe(2);
+    expect(valueOf(samples, "servauth_db_pool_max_connections")).toBe(20);
+    // One worker's bus is down: the instance's is not fully connected.
+    expect(valueOf(samples, "servauth_revocation_bus_connected")).toBe(0);
+    // Unknown (NaN, null in JSON) stays unknown, not zero.
+    expect(valueOf(samples, "servauth_active_sessions")).toBeNaN();
+    expect(samples.some((sample) => sample.name === "process_start_time_seconds")).toBe(false);
   });
 });
