@@ -3,7 +3,8 @@
  * toy argon2id (m=64, t=1) so the hash costs next to nothing, on a scratch PostgreSQL database. Prints the CPU per
  * login of this process (Servauth's own work: HTTP, rate limits, queries, session, JWT, audit) and of the
  * database's server processes. Far steadier on a shared machine than a wrk figure whose argon2 share swings with
- * everyone else's cache use; compare two trees by running it on each.
+ * everyone else's cache use; compare two trees by running it on each. With BENCH_ONLY=pglite, on an in-memory
+ * PGlite instead (the database's work is then part of this process's CPU).
  *
  *   bun bench/login-overhead.ts [logins=3000]     (BENCH_PG_URL as in bench.ts)
  */
@@ -18,7 +19,7 @@ import { createLogger } from "../src/observability/logger.ts";
 import { createServices } from "../src/services.ts";
 import { createRevocationBus } from "../src/sessions/create-bus.ts";
 import { PASSWORD } from "./lib/prepare.ts";
-import { withScratchDatabase } from "./lib/scratch-database.ts";
+import { type ScratchDatabase, withScratchDatabase } from "./lib/scratch-database.ts";
 import { generousRateLimits } from "./lib/server.ts";
 
 const LOGINS = Number(process.argv[2] ?? 3000);
@@ -34,7 +35,7 @@ function cpuTicks(pid: number): number {
   return (fields[11] ?? 0) + (fields[12] ?? 0);
 }
 
-await withScratchDatabase(PG_URL, "login_overhead", async (database) => {
+async function measure(database: ScratchDatabase) {
   Object.assign(process.env, {
     NODE_ENV: "production",
     APP_URL,
@@ -82,7 +83,7 @@ await withScratchDatabase(PG_URL, "login_overhead", async (database) => {
     const perLogin = (us: number) => `${Math.round(us / LOGINS)} µs`;
     console.log(
       `bun ${Bun.version}; ${LOGINS} logins, ${IN_FLIGHT} in flight, toy argon2: Servauth ${perLogin(own.user + own.system)} CPU/login, ` +
-        `PostgreSQL ${perLogin(databaseTicks * 10_000)} CPU/login`,
+        (backends.length === 0 ? "PGlite in-process" : `PostgreSQL ${perLogin(databaseTicks * 10_000)} CPU/login`),
     );
   } finally {
     await services.close();
@@ -90,4 +91,7 @@ await withScratchDatabase(PG_URL, "login_overhead", async (database) => {
     await bus.close();
     await handle.close();
   }
-});
+}
+
+if (process.env.BENCH_ONLY === "pglite") await measure({ url: "memory://", backends: async () => [] });
+else await withScratchDatabase(PG_URL, "login_overhead", measure);
