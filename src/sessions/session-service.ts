@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, lt, ne, notInArray } from "drizzle-orm";
+import { and, desc, eq, gt, lt, ne } from "drizzle-orm";
 import type { UserRow } from "../auth/users.ts";
 import type { Database } from "../db/client.ts";
-import { refreshTokens, sessions } from "../db/tables/sessions.ts";
+import { sessions } from "../db/tables/sessions.ts";
 import { users } from "../db/tables/users.ts";
 import { generateOpaqueToken, hashOpaqueToken } from "../tokens/opaque-token.ts";
+import { prepareInsertSession } from "./insert-session.ts";
 import type { RevocationBus } from "./revocation-bus.ts";
 
 export type SessionInfo = { id: string; userId: string; createdAt: Date; expiresAt: Date };
@@ -32,6 +33,7 @@ export const sessionColumns = {
 
 /** Sessions in the database. Every revocation is published on the bus, so every instance's cache forgets it. */
 export function createSessionService(db: Database, bus: RevocationBus, policy: SessionPolicy, now: () => Date = () => new Date()) {
+  const insertSession = prepareInsertSession(db);
   return {
     absoluteExpiry: (createdAt: Date) => absoluteExpiry(policy, createdAt),
 
@@ -40,27 +42,18 @@ export function createSessionService(db: Database, bus: RevocationBus, policy: S
       const expiresAt = nextExpiry(policy, createdAt, createdAt);
       const sessionToken = generateOpaqueToken();
       const refreshToken = generateOpaqueToken();
-      const { session, evicted } = await db.transaction(async (tx) => {
-        const [inserted] = await tx
-          .insert(sessions)
-          .values({ userId, tokenHash: hashOpaqueToken(sessionToken), createdAt, lastActiveAt: createdAt, expiresAt, ...client })
-          .returning(sessionColumns);
-        if (inserted === undefined) throw new Error("session insert returned nothing");
-        await tx.insert(refreshTokens).values({ sessionId: inserted.id, tokenHash: hashOpaqueToken(refreshToken), expiresAt });
-        const newest = tx
-          .select({ id: sessions.id })
-          .from(sessions)
-          .where(eq(sessions.userId, userId))
-          .orderBy(desc(sessions.createdAt), desc(sessions.id))
-          .limit(policy.maxSessionsPerUser);
-        const removed = await tx
-          .delete(sessions)
-          .where(and(eq(sessions.userId, userId), notInArray(sessions.id, newest)))
-          .returning({ id: sessions.id });
-        return { session: inserted, evicted: removed.map((row) => row.id) };
+      const { session, evictedSessionIds } = await insertSession({
+        userId,
+        sessionTokenHash: hashOpaqueToken(sessionToken),
+        refreshTokenHash: hashOpaqueToken(refreshToken),
+        createdAt,
+        expiresAt,
+        ipAddress: client.ipAddress,
+        userAgent: client.userAgent,
+        keepExisting: policy.maxSessionsPerUser - 1,
       });
-      for (const sessionId of evicted) await bus.publish({ kind: "session", sessionId });
-      return { session, sessionToken, refreshToken, evictedSessionIds: evicted };
+      for (const sessionId of evictedSessionIds) await bus.publish({ kind: "session", sessionId });
+      return { session, sessionToken, refreshToken, evictedSessionIds };
     },
 
     /** The live session with its user, straight from the database (the validator caches it). */
