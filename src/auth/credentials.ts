@@ -123,6 +123,15 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
     },
 
     verifyUserPassword,
+
+    /** Whether the user still has a password (a claim of the address deletes it; src/auth/account-claim.ts). */
+    async hasPassword(userId: string): Promise<boolean> {
+      const [found] = await db
+        .select({ id: accounts.id })
+        .from(accounts)
+        .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
+      return found !== undefined;
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { toPublicUser, type UserRow } from "../auth/users.ts";
+import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { auditContext } from "./audit-context.ts";
@@ -18,10 +19,18 @@ export function createSignIn({ sessions, accessTokens, audit, cookies }: SignInD
     };
   }
 
-  /** A new session for the user: session and refresh cookies set, `{user, accessToken, refreshToken, ...}` returned. */
-  async function signIn(c: Context<AppEnv>, user: UserRow) {
+  /**
+   * A new session for the user: session and refresh cookies set, `{user, accessToken, refreshToken, ...}` returned.
+   * `stillEntitled`, asked once the session exists, can take it back (INVALID_CREDENTIALS): what let the user in
+   * may have been revoked while the session was being made (see src/auth/account-claim.ts).
+   */
+  async function signIn(c: Context<AppEnv>, user: UserRow, stillEntitled?: () => Promise<boolean>) {
     const context = auditContext(c);
     const issued = await sessions.create(user.id, { ipAddress: context.ipAddress, userAgent: context.userAgent });
+    if (stillEntitled !== undefined && !(await stillEntitled())) {
+      await sessions.revoke(user.id, issued.session.id);
+      throw new AppError("INVALID_CREDENTIALS");
+    }
     for (const sessionId of issued.evictedSessionIds) {
       await audit.record("session.evicted", { userId: user.id, sessionId, payload: { reason: "session cap" } }, context);
     }

@@ -1,10 +1,12 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accounts } from "../../src/db/tables/accounts.ts";
+import type { PasswordHasher } from "../../src/auth/password.ts";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
+import { sessions } from "../../src/db/tables/sessions.ts";
 import { tokenFrom } from "../support/smtp-capture.ts";
 import { createChallenge, lastCodeTo, mailCountTo, otherCode, problemCode, resend, verify } from "../support/otp.ts";
-import { bearer, createTestApp, newAccount, parseSetCookies, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
+import { bearer, createTestApp, fastHasher, newAccount, parseSetCookies, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
 
 /**
  * One-time codes against an attacker: the account pre-registered by someone else, guessing across challenges,
@@ -72,6 +74,35 @@ describe("an unverified account registered by someone else", () => {
     expect((await t.request("POST", "/auth/reset-password", { token, password: ownPassword })).status).toBe(204);
     expect((await login(t, email, ownPassword)).status).toBe(200);
     expect((await login(t, email, password)).status).toBe(401);
+  });
+
+  it("takes back a session the registrant's login made while the claim ran", async () => {
+    // The registrant's password check is held open until the owner's claim has committed.
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    const gatedHasher: PasswordHasher = {
+      hash: (password) => fastHasher.hash(password),
+      async verify(passwordHash, password) {
+        const valid = await fastHasher.verify(passwordHash, password);
+        if (hold !== null) await hold;
+        return valid;
+      },
+    };
+    const gated = await createTestApp({}, { hasher: gatedHasher });
+    apps.push(gated);
+    const attacker = await registerUser(gated);
+    const { email, password } = attacker.account;
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const racingLogin = login(gated, email, password);
+    const { challenge } = await createChallenge(gated, email);
+    expect((await verify(gated, challenge, await lastCodeTo(gated, email))).status).toBe(200);
+    release();
+    const raced = await racingLogin;
+    expect(raced.status).toBe(401);
+    const sessionsLeft = await gated.db.select().from(sessions).where(eq(sessions.userId, attacker.user.id));
+    expect(sessionsLeft).toHaveLength(1); // the owner's
   });
 
   it("claims nothing for an address the account no longer has", async () => {
