@@ -27,6 +27,19 @@ export const RULE_NAMES = [
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];
 
+/**
+ * Rules counting what anyone does to one address (an account's email): their state is not advertised in RateLimit
+ * headers, whose `remaining` would tell a caller how much other people have been trying on that address. A refusal
+ * still carries Retry-After.
+ */
+export const KEYED_BY_ADDRESS: ReadonlySet<RuleName> = new Set<RuleName>([
+  "loginAccount",
+  "forgotPasswordEmail",
+  "otpSendAddress",
+  "otpSendDelay",
+  "otpVerifyAddress",
+]);
+
 /** null: the rule is off. */
 export type RateLimitRules = Record<RuleName, LimitRule | null>;
 

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { headersFor, type LimitState, type Limiter, type RateLimitRefusal } from "../abuse/limiter.ts";
-import type { RuleName } from "../abuse/rules.ts";
+import { KEYED_BY_ADDRESS, type RuleName } from "../abuse/rules.ts";
 import { AppError } from "../errors.ts";
 import type { AuditLog } from "../observability/audit.ts";
 import type { AppEnv, Authentication } from "./app-env.ts";
@@ -8,7 +8,8 @@ import { auditContext } from "./audit-context.ts";
 
 /**
  * The limiter as handlers use it: subjects come from the request, the tightest rule's state is advertised in
- * RateLimit headers, and the first refusal of each window goes to the audit log (later ones would only flood it).
+ * RateLimit headers (not a rule keyed by an address: see KEYED_BY_ADDRESS), and the first refusal of each window
+ * goes to the audit log (later ones would only flood it).
  * A request without a known address (in-process calls with no socket) is not IP-limited rather than being
  * lumped into one shared "unknown" bucket.
  */
@@ -38,7 +39,7 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
       guarded(c, async () => {
         if (subject === null) return;
         const state = await limiter.consume(name, subject);
-        if (state !== null) advertise(c, state);
+        if (state !== null && !KEYED_BY_ADDRESS.has(name)) advertise(c, state);
       }),
     assertBelow: (c: Context<AppEnv>, name: RuleName, subject: string | null) =>
       guarded(c, async () => {

@@ -103,6 +103,12 @@ describe("an unverified account registered by someone else", () => {
     expect(raced.status).toBe(401);
     const sessionsLeft = await gated.db.select().from(sessions).where(eq(sessions.userId, attacker.user.id));
     expect(sessionsLeft).toHaveLength(1); // the owner's
+    // Only the owner's sign-in is audited as a success.
+    const successes = await gated.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, attacker.user.id), eq(auditEvents.type, "login.succeeded")));
+    expect(successes.map((event) => event.payload)).toEqual([{ via: "otp" }]);
   });
 
   it("claims nothing for an address the account no longer has", async () => {
@@ -215,6 +221,20 @@ describe("one code per address per OTP_RESEND_DELAY, across challenges", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_050));
     expect((await create(quick, account.email)).status).toBe(200);
     expect(await mailCountTo(quick, account.email)).toBe(2);
+  });
+});
+
+describe("RateLimit headers", () => {
+  it("advertise the client's own budget, never one keyed by the target address", async () => {
+    const t = await appWith({ RATE_LIMIT_OTP_SEND_ADDRESS: "10/900", RATE_LIMIT_OTP_VERIFY_ADDRESS: "10/900", OTP_RESEND_DELAY: "0" });
+    const to = newAccount().email;
+    const created = await create(t, to);
+    expect(created.status).toBe(200);
+    expect(created.headers.get("ratelimit")).toBeNull();
+    const { challenge } = await created.json();
+    expect((await verify(t, challenge, "000000")).headers.get("ratelimit")).toBeNull();
+    const withIpRule = await appWith({ RATE_LIMIT_OTP_SEND_ADDRESS: "2/900", RATE_LIMIT_OTP_SEND_IP: "30/900" });
+    expect((await create(withIpRule, newAccount().email)).headers.get("ratelimit")).toMatch(/^limit=30, remaining=29, reset=\d+$/);
   });
 });
 

@@ -39,7 +39,8 @@ describe("per-account login limit", () => {
     for (let i = 0; i < 10; i++) {
       const response = await wrongLogin(app, account.email);
       expect(response.status).toBe(401);
-      expect(response.headers.get("ratelimit")).toMatch(/^limit=10, remaining=\d+, reset=\d+$/);
+      // Keyed by the account's address: its remaining count would tell anyone how much others have tried on it.
+      expect(response.headers.get("ratelimit")).toBeNull();
     }
     const verifiesBefore = hasher.verifies;
     for (const password of ["definitely wrong", account.password]) {

@@ -145,12 +145,13 @@ export function createAuthRoutes(deps: AuthRouteDeps) {
       const { user } = checked;
       await limits.reset("loginAccount", email);
       credentials.assertMaySignIn(user);
-      await audit.record("login.succeeded", { userId: user.id }, auditContext(c));
       // An unverified account can be claimed by the address's owner (a sign-in code) while this login runs: the
       // claim deletes the password and the sessions it can see, so a session made after its check must go too.
       // The claim locks the user row, which every session insert waits for, so checking afterwards closes the gap.
       const stillEntitled = user.emailVerified ? undefined : () => credentials.hasPassword(user.id);
-      return c.json(await signIn(c, user, stillEntitled), 200);
+      const signedIn = await signIn(c, user, stillEntitled);
+      await audit.record("login.succeeded", { userId: user.id }, auditContext(c));
+      return c.json(signedIn, 200);
     })
     .openapi({ ...logout, middleware: [deps.requireAuth] }, async (c) => {
       const { user, session } = c.get("auth");
