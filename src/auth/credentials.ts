@@ -70,13 +70,18 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
     return { status: "created", user: created };
   }
 
-  /** Re-authentication of a signed-in user (email change, password change, account deletion). */
-  async function verifyUserPassword(userId: string, password: string): Promise<boolean> {
+  /** The user's argon2 hash; undefined when the user has no password (passwordless, or claimed: account-claim.ts). */
+  async function passwordHashOf(userId: string): Promise<string | null | undefined> {
     const [found] = await db
       .select({ passwordHash: accounts.password })
       .from(accounts)
       .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
-    return checkPassword(found?.passwordHash, password);
+    return found?.passwordHash;
+  }
+
+  /** Re-authentication of a signed-in user (email change, password change, account deletion). */
+  async function verifyUserPassword(userId: string, password: string): Promise<boolean> {
+    return checkPassword(await passwordHashOf(userId), password);
   }
 
   return {
@@ -126,11 +131,7 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
 
     /** Whether the user still has a password (a claim of the address deletes it; src/auth/account-claim.ts). */
     async hasPassword(userId: string): Promise<boolean> {
-      const [found] = await db
-        .select({ id: accounts.id })
-        .from(accounts)
-        .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
-      return found !== undefined;
+      return Boolean(await passwordHashOf(userId));
     },
   };
 }

@@ -29,7 +29,8 @@ export async function createDb(config: DatabaseConfig): Promise<DatabaseHandle> 
 }
 
 const POSTGRES_POOL_SIZE = 10;
-const RECONNECT_DELAY_SECONDS = 0.1;
+/** How long postgres.js waits before connecting again after a failed attempt (see the backoff comment below). */
+export const RECONNECT_DELAY_SECONDS = 0.1;
 
 function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<DatabaseConfig, { kind: "postgres" }>): DatabaseHandle {
   const client = postgres(url, {

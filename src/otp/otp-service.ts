@@ -26,6 +26,9 @@ export type VerifyOutcome =
   | { status: "verified"; state: ChallengeState; credential: Credential }
   | { status: "wrong"; attemptsLeft: number; next: IssuedChallenge };
 
+/** What a create asks for: an address, a purpose, and for verify-email the signed-in user. */
+export type ChallengeRequest = { to: string; purpose: OtpPurpose; userId: string | null };
+
 /** Runs before a code is made for `to` (the send budgets); throws to refuse. */
 export type BeforeSending = (to: string) => Promise<void>;
 
@@ -92,7 +95,7 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
 
   /** A first state holding one address, with the full attempt budget; mails its code. */
   async function startChallenge(
-    input: { to: string; purpose: OtpPurpose; userId: string | null },
+    input: ChallengeRequest,
     credential: Credential,
     code: string,
   ): Promise<IssuedChallenge & { sent: boolean }> {
@@ -120,7 +123,7 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
      * (a send budget) leaves the client's challenge as it was and charges nothing for a switch without a code.
      */
     async create(
-      input: { to: string; purpose: OtpPurpose; userId: string | null },
+      input: ChallengeRequest,
       presented: ChallengeState | null,
       beforeSending: BeforeSending,
     ): Promise<IssuedChallenge & { sent: boolean }> {

@@ -1,10 +1,8 @@
 import postgres from "postgres";
+import { RECONNECT_DELAY_SECONDS } from "../db/client.ts";
 import type { BusTransport } from "./revocation-bus.ts";
 
 const CHANNEL = "servauth_revocations";
-
-/** How long to wait before connecting again after a failed attempt, as for the main pool (src/db/client.ts). */
-const RECONNECT_DELAY_SECONDS = 0.1;
 
 /** LISTEN/NOTIFY on a connection of its own (postgres.js re-listens by itself after a reconnect). */
 export function createPostgresTransport(url: string, { connectTimeoutMs }: { connectTimeoutMs: number }): BusTransport {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.ts";
+import { withinTime } from "../within-time.ts";
 
 /**
  * What a cache must forget: one session, or everything about one user (all their sessions, their profile).
@@ -115,7 +116,7 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
       deliver(event);
       const message = JSON.stringify({ from: instanceId, event });
       try {
-        await withinBound(transport.send(message), sendBoundMs);
+        await withinTime(transport.send(message), sendBoundMs, () => new Error(`no answer from the bus within ${sendBoundMs} ms`));
       } catch (error) {
         if (unsent.length >= MAX_UNSENT) unsent.shift();
         unsent.push(message);
@@ -129,15 +130,6 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
       await transport.close();
     },
   };
-}
-
-/** The promise's outcome, or a rejection once `ms` have passed without one. */
-function withinBound<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the bus within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 type WireMessage = { ping: string } | { from: string; event: Exclude<RevocationEvent, { kind: "reset" }> };

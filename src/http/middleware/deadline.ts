@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../errors.ts";
 import type { AppEnv } from "../app-env.ts";
+import { withinTime } from "../../within-time.ts";
 
 /**
  * Answers 503 DEPENDENCY_UNAVAILABLE (Retry-After) when a request has not been answered within `ms`, so no client
@@ -10,17 +11,10 @@ import type { AppEnv } from "../app-env.ts";
  */
 export function requestDeadline(ms: number): MiddlewareHandler<AppEnv> {
   return async (_c, next) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, message: `no answer within ${ms} ms` })),
-        ms,
-      );
-    });
-    try {
-      await Promise.race([next(), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withinTime(
+      next(),
+      ms,
+      () => new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, message: `no answer within ${ms} ms` }),
+    );
   };
 }

@@ -3,6 +3,7 @@ import { createRouter } from "../router.ts";
 import { AppError } from "../../errors.ts";
 import type { AppEnv } from "../app-env.ts";
 import { jsonResponse, problem } from "../schemas.ts";
+import { withinTime } from "../../within-time.ts";
 
 const health = createRoute({
   method: "get",
@@ -49,16 +50,10 @@ export function createHealthRoutes({ pingDatabase, isRevocationBusConnected }: R
   return createRouter()
     .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(ready, async (c) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("database ping timed out")), READY_TIMEOUT_MS);
-      });
       try {
-        await Promise.race([pingDatabase(), timeout]);
+        await withinTime(pingDatabase(), READY_TIMEOUT_MS, () => new Error("database ping timed out"));
       } catch (cause) {
         throw new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, cause });
-      } finally {
-        clearTimeout(timer);
       }
       const revocationBus = isRevocationBusConnected() ? ("ok" as const) : ("degraded" as const);
       return c.json({ status: "ready" as const, checks: { database: "ok" as const, revocationBus } }, 200);
