@@ -37,12 +37,10 @@ function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<D
     max: POSTGRES_POOL_SIZE,
     connect_timeout: connectTimeoutMs / 1000,
     idle_timeout: 30,
-    // Sent at connection start-up, so it holds for every query without a round trip of its own. A transaction
-    // whose client stops talking mid-way (a network partition PostgreSQL cannot see, or a request whose work is
-    // stuck) would keep its row locks until TCP gives up, hours later, stalling every request that needs those
-    // rows (the same user's sessions, a rate-limit counter): PostgreSQL ends it after the same bound instead. Our
-    // transactions send their statements back to back, so this never cuts a healthy one.
-    connection: { statement_timeout: statementTimeoutMs, idle_in_transaction_session_timeout: statementTimeoutMs },
+    // Sent at connection start-up, so it holds for every query without a round trip of its own. (No
+    // idle_in_transaction_session_timeout: Better-Auth's sign-up hashes the password inside its transaction, so
+    // under load a healthy transaction can sit idle for as long as argon2 is queued.)
+    connection: { statement_timeout: statementTimeoutMs },
     // While the server is down, every failed connection attempt fails the one query waiting on it, and the next
     // attempt waits this long: postgres.js's default backoff grows to 20 s, leaving queued queries (and their
     // requests) hanging long after the server is back. A refused connection costs nothing to retry.

@@ -27,8 +27,9 @@ const CONNECTION_CODES = new Set([
 /**
  * True when the error is the database's unavailability, not a bug or bad input: connection failures, SQLSTATE
  * class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 53300 (too
- * many connections), 57014 (statement_timeout: the database is stuck or overloaded), 25P03 (a transaction left idle
- * too long was ended), and a closed embedded database. These answer 503 with Retry-After, never 500.
+ * many connections), 57014 (statement_timeout: the database is stuck or overloaded), 25P03 (the server's
+ * idle_in_transaction_session_timeout, if an operator sets one, ended a transaction), and a closed embedded
+ * database. These answer 503 with Retry-After, never 500.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
