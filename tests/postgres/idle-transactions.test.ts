@@ -32,8 +32,8 @@ it("commits a transaction that paused longer than the statement timeout between 
   const committed = await handle.db.transaction(async (tx) => {
     await tx.execute(sql`select 1`);
     await new Promise((resolve) => setTimeout(resolve, STATEMENT_TIMEOUT_MS * 3));
-    const [row] = await tx.execute<{ ok: number }>(sql`select 1 as ok`);
-    return row?.ok;
+    await tx.execute(sql`select 1`);
+    return "committed";
   });
-  expect(committed).toBe(1);
+  expect(committed).toBe("committed");
 });
