@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { accounts } from "../db/tables/accounts.ts";
 import { users } from "../db/tables/users.ts";
 import { AppError } from "../errors.ts";
@@ -58,6 +59,9 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
       });
       createdId = result.user.id;
     } catch (error) {
+      // The database went away mid-way: the outcome is unknown (a COMMIT whose answer was lost leaves the user
+      // stored), so it is a 503, never read as the race below, which would answer this request's own user as taken.
+      if (isDatabaseUnavailable(error)) throw error;
       // A concurrent registration won the unique index; Better-Auth reports it as a generic failure.
       const raced = await conflictOf(input.email, input.username);
       if (raced?.code === "EMAIL_TAKEN") return onTakenEmail();

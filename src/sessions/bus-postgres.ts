@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import { RECONNECT_DELAY_SECONDS } from "../db/client.ts";
+import { reconnectDelaySeconds } from "../db/client.ts";
 import type { BusTransport } from "./revocation-bus.ts";
 
 const CHANNEL = "servauth_revocations";
@@ -12,7 +12,7 @@ export function createPostgresTransport(url: string, { connectTimeoutMs }: { con
     // postgres.js's default backoff grows with every failed attempt up to 20 s: after an outage, with pings and
     // publishes failing all along, the next attempt could be many seconds after PostgreSQL is back, and every
     // publish (a logout, a login evicting a session) would wait for it. A refused connection costs nothing to retry.
-    backoff: () => RECONNECT_DELAY_SECONDS,
+    backoff: reconnectDelaySeconds,
     onnotice: () => {},
   });
   return {

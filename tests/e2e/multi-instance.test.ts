@@ -254,6 +254,13 @@ describe.skipIf(ADMIN_URL === undefined)("two instances (Bun and Node) on one Po
     for (let round = 1; round <= 3; round++) {
       const account = await register(a);
       expect((await getMe(b, account.accessToken)).status).toBe(200);
+      // Both listeners back from the previous round (they reconnect on their own, after a short backoff).
+      await expect
+        .poll(async () => (await database.sql`select 1 from pg_stat_activity where datname = ${database.name} and query ilike 'listen %'`).length, {
+          timeout: 5_000,
+          interval: 20,
+        })
+        .toBe(2);
       const killed = await database.sql`
         select pg_terminate_backend(pid) from pg_stat_activity
         where datname = ${database.name} and query ilike 'listen %'`;
