@@ -5,24 +5,26 @@
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The postinstall script patches postgres.js (see the script).
-COPY scripts/patch-postgres.mjs ./scripts/
-# Production dependencies, exactly as locked. The npm "bun" package is the runtime for `npm start` outside a
-# container (about 100 MB); the image brings its own Bun.
-RUN bun install --production --frozen-lockfile \
+# Bun applies this patch of postgres.js itself (package.json "patchedDependencies"; see src/db/postgres-patch.ts).
+COPY patches/bun ./patches/bun
+# Production dependencies, exactly as locked, and no install scripts: the image needs none (the patch above is not
+# one), and swagger-ui-dist's telemetry dependency must not run. The npm "bun" package is the runtime for
+# `npm start` outside a container (about 100 MB); the image brings its own Bun.
+RUN bun install --production --frozen-lockfile --ignore-scripts \
  && rm -rf node_modules/bun node_modules/@oven node_modules/.bin/bun node_modules/.bin/bunx
 
 FROM oven/bun:1.4.5-slim
 WORKDIR /app
-# Production demands AUTH_SECRET and APP_URL at run time; the server refuses to start without them.
+# Production demands APP_URL and AUTH_SECRET (or AUTH_SECRET_FILE) at run time; the server refuses to start without.
 ENV NODE_ENV=production \
     DATA_DIR=/app/data
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
-# The embedded database (when DATABASE_URL is unset) lives here: mount a volume on it to keep it.
-RUN mkdir -p /app/data && chown bun:bun /app/data
+# The embedded database (when DATABASE_URL is unset) lives in /app/data, and docker-compose.yml keeps a generated
+# AUTH_SECRET in /app/secret: mount volumes on them to keep them (a new volume takes this owner and mode).
+RUN mkdir -p /app/data /app/secret && chown bun:bun /app/data /app/secret && chmod 700 /app/secret
 USER bun
 EXPOSE 3000
 # No curl in the image: Bun itself asks /health.

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { cpuSecondsOf, foreignCores, loadAverage, sampleCpu } from "./lib/cpu.ts";
-import { expectMe, login, PASSWORD, register, registerMany, type Signed } from "./lib/prepare.ts";
+import { createApiKey, expectMe, PASSWORD, register, registerMany, type Signed } from "./lib/prepare.ts";
 import { fmtCores, fmtMs, fmtRate, fmtRatio, markdownTable, type Row } from "./lib/report.ts";
 import { BUN, liveServers, type RunningProcess, ROOT, startBareServer, startServauth } from "./lib/server.ts";
 import { liveWrk, okPerSecond, runWrk, scriptDir, startWrk, type WrkResult, type WrkRun } from "./lib/wrk.ts";
@@ -174,7 +174,9 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
   await register(server.url, "bench-login@example.com");
   const bearer = { BENCH_AUTHORIZATION: `Bearer ${me.accessToken}` };
   const cookie = { BENCH_COOKIE: me.sessionCookie };
+  const apiKey = { BENCH_AUTHORIZATION: `Bearer ${await createApiKey(server.url, me)}` };
   await expectMe(server.url, { Authorization: bearer.BENCH_AUTHORIZATION });
+  await expectMe(server.url, { Authorization: apiKey.BENCH_AUTHORIZATION });
   await expectMe(server.url, { Cookie: cookie.BENCH_COOKIE });
   const pool: Signed[] = await registerMany(server.url, `bench-refresh-${label.toLowerCase()}`, REFRESH_SESSIONS);
   const meUrl = `${server.url}/auth/me`;
@@ -182,9 +184,11 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
   // The baseline right before the figures divided by it: the machine is shared, so minutes apart is too far.
   const bare = await measureBare(label, label === "PGlite");
   const bareRate = okPerSecond(bare);
-  for (const [kind, env] of [["bearer token", bearer], ["session cookie", cookie]] as const) {
+  const meRates: Partial<Record<string, number>> = {};
+  for (const [kind, env] of [["bearer token", bearer], ["API key", apiKey], ["session cookie", cookie]] as const) {
     await warm(meUrl, "get", env);
     const r = await measure(`${label} GET /auth/me (${kind})`, { url: meUrl, script: "get", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, env }, pids);
+    meRates[kind] = okPerSecond(r);
     const ratio = okPerSecond(r) / bareRate;
     rows.push({
       figure: `${label}: GET /auth/me, ${kind} (-t${THREADS} -c${CONNECTIONS})`,
@@ -200,6 +204,20 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
       note: [`CPU/request ratio ${fmtRatio(bare.serverCpuUs / (r.serverCpuUs + r.databaseCpuUs))}`, errorsNote(r)].filter(Boolean).join("; "),
     });
   }
+
+  // Issue 19: a key is validated from the cache like a session, so it should cost about what a bearer JWT does
+  // (the key's request also counts toward RATE_LIMIT_API_KEY, which generousRateLimits() leaves on).
+  const keyRate = meRates["API key"] ?? 0;
+  const bearerRate = meRates["bearer token"] ?? 0;
+  rows.push({
+    figure: `${label}: GET /auth/me, API key over bearer token`,
+    value: fmtRate(keyRate),
+    baseline: `bearer ${fmtRate(bearerRate)}`,
+    ratio: fmtRatio(keyRate / bearerRate),
+    target: ">= 0.90",
+    met: keyRate / bearerRate >= 0.9,
+    foreign: "see the two rows above",
+  });
 
   // Refresh: the pool's tokens, each used once; wrk/refresh.lua chains each session's successors.
   const tokens = path.join(mkdtempSync(path.join(tmpdir(), "servauth-bench-tokens-")), "refresh-tokens.txt");

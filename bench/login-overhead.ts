@@ -42,6 +42,7 @@ async function measure(database: ScratchDatabase) {
     AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
     DATABASE_URL: database.url,
     LOG_LEVEL: "warn",
+    MAIL_TRANSPORT: "log",
     ...(await generousRateLimits()),
   });
   const config = await loadConfig();
@@ -49,7 +50,7 @@ async function measure(database: ScratchDatabase) {
   const handle = await createDb(config.database);
   await migrateDatabase(handle);
   const bus = await createRevocationBus(config, logger);
-  const mailer = createMailer(config, logger);
+  const mailer = createMailer(config, logger, process.stderr);
   const hasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
   const services = await createServices({ config, database: handle, bus, hasher, logger, mailer });
   try {

@@ -3,7 +3,7 @@
  * request (process.cpuUsage, all threads; time spent descheduled on a busy machine does not count) of:
  *  - a bare Hono JSON route, and the same route behind each of app.ts's global middleware on its own;
  *  - the real app (the services exactly as `servauth serve` wires them, in-memory PGlite, production settings):
- *    GET /health, GET /auth/me with a bearer token and with the session cookie, POST /auth/refresh (a chain),
+ *    GET /health, GET /auth/me with a bearer token, the session cookie and an API key, POST /auth/refresh (a chain),
  *    POST /auth/login, and a bare argon2id verify with the same parameters for comparison.
  * Median of several rounds.
  *
@@ -72,6 +72,7 @@ Object.assign(process.env, {
   AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
   DATABASE_URL: "memory://",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  MAIL_TRANSPORT: "log",
   ...(await generousRateLimits()),
 });
 
@@ -115,6 +116,13 @@ await withServices(async (services) => {
   await timeGet("servauth GET /health (all global middleware)", app.fetch, `${APP_URL}/health`);
   await timeGet("servauth GET /auth/me, bearer", app.fetch, `${APP_URL}/auth/me`, { authorization: `Bearer ${accessToken}` });
   await timeGet("servauth GET /auth/me, cookie", app.fetch, `${APP_URL}/auth/me`, { cookie });
+  const keyResponse = await app.fetch(
+    new Request(`${APP_URL}/auth/api-keys`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${accessToken}` }, body: JSON.stringify({ name: "profile" }) }),
+    env,
+  );
+  if (keyResponse.status !== 201) throw new Error(`api key: ${keyResponse.status} ${await keyResponse.text()}`);
+  const { key } = (await keyResponse.json()) as { key: string };
+  await timeGet("servauth GET /auth/me, API key", app.fetch, `${APP_URL}/auth/me`, { authorization: `Bearer ${key}` });
 
   let current = refreshToken;
   await cpuPerCall("servauth POST /auth/refresh (one chain, PGlite in memory)", async () => {

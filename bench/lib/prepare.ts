@@ -32,6 +32,18 @@ export async function login(baseUrl: string, email: string): Promise<Signed> {
   return parseSigned(email, response, json);
 }
 
+/** A personal API key made from `signed`'s fresh session (POST /auth/api-keys needs a recent authentication). */
+export async function createApiKey(baseUrl: string, signed: Signed): Promise<string> {
+  const response = await fetch(`${baseUrl}/auth/api-keys`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${signed.accessToken}` },
+    body: JSON.stringify({ name: "bench" }),
+  });
+  const json = (await response.json()) as { key?: string };
+  if (response.status !== 201 || json.key === undefined) throw new Error(`api key for ${signed.email}: ${response.status} ${JSON.stringify(json)}`);
+  return json.key;
+}
+
 /** Fails loudly unless GET /auth/me answers 200 with these headers, so no benchmark measures a stream of 401s. */
 export async function expectMe(baseUrl: string, headers: Record<string, string>): Promise<void> {
   const response = await fetch(`${baseUrl}/auth/me`, { headers });

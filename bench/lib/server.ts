@@ -99,6 +99,8 @@ export function servauthEnv(url: string, database: Database, limits: Record<stri
     APP_URL: url,
     AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
     LOG_LEVEL: "warn",
+    // The benchmarks send no mail that anyone reads.
+    MAIL_TRANSPORT: "log",
     ...limits,
     ...("dataDir" in database ? { DATA_DIR: database.dataDir } : { DATABASE_URL: database.databaseUrl }),
   };

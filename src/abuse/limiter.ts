@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RateLimitStore, WindowCount } from "./rate-limit-store.ts";
-import { FAIL_MODES, type LimitRule, type RateLimitRules, type RuleName } from "./rules.ts";
+import { FAIL_MODES, KEYED_BY_ADDRESS, type LimitRule, type RateLimitRules, RULE_REFUSALS, type RuleName } from "./rules.ts";
 
 /** The cause of a RATE_LIMITED error: which rule, and whether this is the window's first refusal (for audit). */
 export type RateLimitRefusal = { rule: RuleName; firstInWindow: boolean };
@@ -23,32 +23,39 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
 
   function unavailable(name: RuleName, error: unknown): null {
     logger.error({ err: error, rule: name }, `rate-limit store unavailable; failing ${FAIL_MODES[name]}`);
-    if (FAIL_MODES[name] === "closed") throw new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" } });
+    if (FAIL_MODES[name] === "closed") throw new AppError("DEPENDENCY_UNAVAILABLE", { retryAfterSeconds: 5 });
     return null;
   }
 
-  function refuse(name: RuleName, rule: LimitRule, window: WindowCount): never {
+  function refuse(name: RuleName, rule: LimitRule, window: WindowCount, weight = 1): never {
     const retryAfter = Math.max(Math.ceil((window.resetAt - Date.now()) / 1000), 1);
-    const firstInWindow = window.count === rule.max + 1;
+    // The hit that crossed the limit: the count before it was still within.
+    const firstInWindow = window.count - weight <= rule.max;
     if (firstInWindow) logger.warn({ rule: name }, "rate limit reached");
+    const limit = KEYED_BY_ADDRESS.has(name) ? "" : ` (at most ${rule.max} per ${describeWindow(rule.windowSeconds)})`;
     throw new AppError("RATE_LIMITED", {
-      headers: { "Retry-After": String(retryAfter), ...headersFor({ rule, remaining: 0, resetAt: window.resetAt }) },
+      message: `${RULE_REFUSALS[name]}${limit}; try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}`,
+      retryAfterSeconds: retryAfter,
+      rateLimit: { rule, remaining: 0, resetAt: window.resetAt },
       cause: { rule: name, firstInWindow } satisfies RateLimitRefusal,
     });
   }
 
-  /** Counts a hit; RATE_LIMITED past the limit. Returns the state for the response headers (null: rule off). */
-  async function consume(name: RuleName, subject: string): Promise<LimitState | null> {
+  /**
+   * Counts a hit of `weight` (1 for a request; a budget of units, such as GraphQL cost, counts the units spent);
+   * RATE_LIMITED past the limit. Returns the state for the response headers (null: rule off).
+   */
+  async function consume(name: RuleName, subject: string, weight = 1): Promise<LimitState | null> {
     const rule = rules[name];
     if (rule === null) return null;
     let window: WindowCount;
     try {
-      window = await store.hit(keyOf(name, subject), rule.windowSeconds * 1000);
+      window = await store.hit(keyOf(name, subject), rule.windowSeconds * 1000, weight);
     } catch (error) {
       return unavailable(name, error);
     }
-    if (window.count > rule.max) refuse(name, rule, window);
-    return { rule, remaining: rule.max - window.count, resetAt: window.resetAt };
+    if (window.count > rule.max) refuse(name, rule, window, weight);
+    return { rule, remaining: Math.max(rule.max - window.count, 0), resetAt: window.resetAt };
   }
 
   return {
@@ -85,6 +92,20 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
       if (first) await consume(name, subject);
     },
 
+    /**
+     * Takes back one hit of `consume` for an attempt that turned out not to count (a replayed code, a secret that
+     * cannot be checked): limits counted before the check stay exact. A store failure is logged: the hit stays
+     * counted, which only errs on the safe side.
+     */
+    async refund(name: RuleName, subject: string): Promise<void> {
+      if (rules[name] === null) return;
+      try {
+        await store.decrement(keyOf(name, subject));
+      } catch (error) {
+        logger.error({ err: error, rule: name }, "rate-limit hit not given back");
+      }
+    },
+
     /** Forgets the subject's count; a store failure is thrown (`servauth users unlock` must say it failed). */
     async clear(name: RuleName, subject: string): Promise<void> {
       await store.reset(keyOf(name, subject));
@@ -108,4 +129,10 @@ export function headersFor(state: LimitState): Record<string, string> {
     RateLimit: `limit=${state.rule.max}, remaining=${Math.max(state.remaining, 0)}, reset=${reset}`,
     "RateLimit-Policy": `${state.rule.max};w=${state.rule.windowSeconds}`,
   };
+}
+
+/** "15 minutes", "1 hour", "30 seconds": a window as a person reads it. */
+function describeWindow(seconds: number): string {
+  const [amount, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : seconds % 60 === 0 ? [seconds / 60, "minute"] : [seconds, "second"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }

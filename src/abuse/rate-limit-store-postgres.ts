@@ -13,11 +13,11 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
   // drizzle's query building on our side and parsing and planning on the server's.
   const upsert = db
     .insert(rateLimits)
-    .values({ key: sql.placeholder("key"), count: 1, resetAt: sql.placeholder("resetAt") })
+    .values({ key: sql.placeholder("key"), count: sql.placeholder("weight"), resetAt: sql.placeholder("resetAt") })
     .onConflictDoUpdate({
       target: rateLimits.key,
       set: {
-        count: sql`case when ${rateLimits.resetAt} <= now() then 1 else ${rateLimits.count} + 1 end`,
+        count: sql`case when ${rateLimits.resetAt} <= now() then excluded.count else ${rateLimits.count} + excluded.count end`,
         resetAt: sql`case when ${rateLimits.resetAt} <= now() then excluded.reset_at else ${rateLimits.resetAt} end`,
       },
     })
@@ -28,16 +28,21 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
     .from(rateLimits)
     .where(and(eq(rateLimits.key, sql.placeholder("key")), gt(rateLimits.resetAt, sql.placeholder("now"))))
     .prepare("rate_limit_peek");
+  const giveBack = db
+    .update(rateLimits)
+    .set({ count: sql`${rateLimits.count} - 1` })
+    .where(and(eq(rateLimits.key, sql.placeholder("key")), gt(rateLimits.count, 0), gt(rateLimits.resetAt, sql.placeholder("now"))))
+    .prepare("rate_limit_decrement");
   const remove = db.delete(rateLimits).where(eq(rateLimits.key, sql.placeholder("key"))).prepare("rate_limit_reset");
   return {
-    async hit(key, windowMs) {
+    async hit(key, windowMs, weight = 1) {
       const now = Date.now();
       if (now >= nextCleanupAt) {
         nextCleanupAt = now + 60_000;
         // Finished windows are dead weight; whichever instance notices first removes them.
         await db.delete(rateLimits).where(lte(rateLimits.resetAt, new Date(now)));
       }
-      const [row] = await upsert.execute({ key, resetAt: new Date(now + windowMs) });
+      const [row] = await upsert.execute({ key, weight, resetAt: new Date(now + windowMs) });
       if (row === undefined) throw new Error("rate limit upsert returned nothing");
       return { count: row.count, resetAt: row.resetAt.getTime() };
     },
@@ -45,6 +50,9 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
       // A bare placeholder in a condition gets no column encoder: the timestamp goes as the text drizzle would send.
       const [row] = await current.execute({ key, now: new Date().toISOString() });
       return row?.count ?? 0;
+    },
+    async decrement(key) {
+      await giveBack.execute({ key, now: new Date().toISOString() });
     },
     async reset(key) {
       await remove.execute({ key });

@@ -1,11 +1,17 @@
 import { Redis } from "ioredis";
 import type { RateLimitStore } from "./rate-limit-store.ts";
 
-/** INCR, and start the window's expiry on its first hit, in one atomic script. Returns [count, ms left]. */
+/** INCRBY the weight, and start the window's expiry on its first hit, in one atomic script. Returns [count, ms left]. */
 const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}`;
+
+/** DECR a live counter above 0 (DECR keeps its expiry); a missing or expired key stays missing. */
+const DECREMENT_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then redis.call('DECR', KEYS[1]) end
+return 0`;
 
 /**
  * Counters in Redis, shared by every instance. A command waits for the connection (start-up) but fails within
@@ -16,12 +22,15 @@ export function createRedisRateLimitStore(url: string): RateLimitStore {
   redis.on("error", () => {}); // surfaced per command; the limiter decides what a failure means
   const key = (name: string) => `servauth:rl:${name}`;
   return {
-    async hit(name, windowMs) {
-      const [count, ttl] = (await redis.eval(HIT_SCRIPT, 1, key(name), windowMs)) as [number, number];
+    async hit(name, windowMs, weight = 1) {
+      const [count, ttl] = (await redis.eval(HIT_SCRIPT, 1, key(name), windowMs, weight)) as [number, number];
       return { count, resetAt: Date.now() + Math.max(ttl, 0) };
     },
     async peek(name) {
       return Number((await redis.get(key(name))) ?? 0);
+    },
+    async decrement(name) {
+      await redis.eval(DECREMENT_SCRIPT, 1, key(name));
     },
     async reset(name) {
       await redis.del(key(name));

@@ -13,7 +13,7 @@ export type AuthDeps = {
   hasher: PasswordHasher;
   logger: Logger;
   /** Hands a password-reset token to the mail queue; must not block (the answer must not reveal the account). */
-  onPasswordResetRequested: (email: string, token: string) => void;
+  onPasswordResetRequested: (email: string, token: string) => Promise<void>;
 };
 
 /**

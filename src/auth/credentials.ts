@@ -1,8 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import { isDatabaseUnavailable, uniqueViolationConstraint } from "../db/errors.ts";
 import { accounts } from "../db/tables/accounts.ts";
 import { users } from "../db/tables/users.ts";
+import { assertNotBanned } from "../admin/bans.ts";
 import { AppError } from "../errors.ts";
 import type { Auth } from "./better-auth.ts";
 import type { PasswordChecker } from "./password.ts";
@@ -12,12 +13,20 @@ export type NewUserInput = { email: string; password: string; username?: string 
 
 export type Registration = { status: "created"; user: UserRow } | { status: "email-taken"; owner: UserRow };
 
-export type CredentialCheck = { valid: true; user: UserRow } | { valid: false; userId: string | null };
+/** `unverified`: the password matched an account that may not sign in with it until its address is verified. */
+export type CredentialCheck = { valid: true; user: UserRow } | { valid: false; userId: string | null; unverified?: true };
 
-export type CredentialDeps = { auth: Auth; db: Database; checkPassword: PasswordChecker; requireEmailVerification: boolean };
+export type CredentialDeps = {
+  auth: Auth;
+  db: Database;
+  checkPassword: PasswordChecker;
+  requireEmailVerification: boolean;
+  /** The clock a temporary ban's expiry is read against. */
+  now?: () => Date;
+};
 
 /** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
-export function createCredentialService({ auth, db, checkPassword, requireEmailVerification }: CredentialDeps) {
+export function createCredentialService({ auth, db, checkPassword, requireEmailVerification, now = () => new Date() }: CredentialDeps) {
   // Every login runs it: prepared once, so neither drizzle nor the server builds or plans it again.
   const userWithPasswordHash = db
     .select({ user: users, passwordHash: accounts.password })
@@ -34,8 +43,8 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
   }
 
   /**
-   * A taken email when it must not show: the owner, after the argon2 work a real sign-up does, so the answer's
-   * timing does not tell either.
+   * A taken email when it must not show: the owner, after the argon2 work a real sign-up does. The caller runs this
+   * off the request's time (address-requests.ts); equal work keeps the server's load from telling either.
    */
   async function concealedConflict(input: NewUserInput): Promise<Registration> {
     await checkPassword(undefined, input.password);
@@ -83,9 +92,21 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
     return found?.passwordHash;
   }
 
-  /** Re-authentication of a signed-in user (email change, password change, account deletion). */
-  async function verifyUserPassword(userId: string, password: string): Promise<boolean> {
-    return checkPassword(await passwordHashOf(userId), password);
+  /**
+   * Re-authentication of a signed-in user (email change, password change, account deletion): INVALID_CREDENTIALS
+   * for a wrong password, PASSWORD_NOT_SET for an account that has none (made by a sign-in code, or claimed). Only
+   * the account's owner, signed in, can ask, so telling them that their account has no password reveals nothing.
+   */
+  async function assertUserPassword(userId: string, password: string): Promise<void> {
+    const passwordHash = await passwordHashOf(userId);
+    if (!passwordHash) {
+      throw new AppError("PASSWORD_NOT_SET", {
+        message:
+          "This account signs in with email codes and has no password: leave the password out and re-authenticate " +
+          "with a mailed code (POST /auth/reauthenticate), or set a password first with POST /auth/forgot-password",
+      });
+    }
+    if (!(await checkPassword(passwordHash, password))) throw new AppError("INVALID_CREDENTIALS");
   }
 
   return {
@@ -112,26 +133,44 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
     async checkCredentials(email: string, password: string): Promise<CredentialCheck> {
       const [found] = await userWithPasswordHash.execute({ email });
       const valid = await checkPassword(found?.passwordHash, password);
-      return found !== undefined && valid ? { valid: true, user: found.user } : { valid: false, userId: found?.user.id ?? null };
+      if (found === undefined || !valid) return { valid: false, userId: found?.user.id ?? null };
+      // With REQUIRE_EMAIL_VERIFICATION anyone can register any free address with a password of their own, so a
+      // distinct answer for "right password, unverified" would tell them the address was free (and an attempt on a
+      // taken one leaves no usable password). Until the mailbox is proven, the password is no credential at all.
+      if (requireEmailVerification && !found.user.emailVerified) return { valid: false, userId: found.user.id, unverified: true };
+      return { valid: true, user: found.user };
     },
 
     /**
-     * Whether a user whose password checked out may have a session. Asked only after the password matched, so
-     * the answer reveals nothing to someone who does not know it.
+     * Whether a user who proved a factor may have a session. Asked only after the proof, so the answer reveals
+     * nothing to someone who does not have it.
      */
     assertMaySignIn(user: UserRow): void {
+      assertNotBanned(user, now());
       if (user.deletionScheduledAt !== null) throw new AppError("ACCOUNT_PENDING_DELETION");
       if (requireEmailVerification && !user.emailVerified) throw new AppError("EMAIL_NOT_VERIFIED");
     },
 
-    /** Sets a new password after checking the current one; INVALID_CREDENTIALS if it does not match. */
-    async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
-      if (!(await verifyUserPassword(userId, currentPassword))) throw new AppError("INVALID_CREDENTIALS");
+    /**
+     * Sets the user's password (the caller confirmed the change: src/flows/step-up.ts). A user without one (made
+     * by a sign-in code, or claimed) gets a credential account, as Better-Auth's registration would have made.
+     */
+    async setPassword(userId: string, newPassword: string): Promise<void> {
       const context = await auth.$context;
-      await context.internalAdapter.updatePassword(userId, await context.password.hash(newPassword));
+      const hash = await context.password.hash(newPassword);
+      if ((await passwordHashOf(userId)) === undefined) {
+        try {
+          await context.internalAdapter.linkAccount({ userId, providerId: "credential", accountId: userId, password: hash });
+          return;
+        } catch (error) {
+          // A concurrent change made the account first (accounts_provider_account_unique): update it instead.
+          if (uniqueViolationConstraint(error) === null) throw error;
+        }
+      }
+      await context.internalAdapter.updatePassword(userId, hash);
     },
 
-    verifyUserPassword,
+    assertUserPassword,
 
     /** Whether the user still has a password (a claim of the address deletes it; src/auth/account-claim.ts). */
     async hasPassword(userId: string): Promise<boolean> {

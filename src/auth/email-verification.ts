@@ -1,7 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { users } from "../db/tables/users.ts";
-import type { MailQueue } from "../delivery/mail-queue.ts";
+import type { MailOutbox } from "../outbox/mail-outbox.ts";
+import type { MailMessage } from "../delivery/mailer.ts";
 import { mails, tokenLink } from "../delivery/templates.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import type { UserRow } from "./users.ts";
@@ -10,9 +11,10 @@ import type { VerificationTokens } from "./verification-tokens.ts";
 export type EmailVerificationDeps = {
   db: Database;
   tokens: VerificationTokens;
-  mail: MailQueue;
+  mail: MailOutbox;
   bus: RevocationBus;
-  appUrl: string;
+  /** The link template, "{token}" where the token goes. */
+  link: string;
   ttlSeconds: number;
 };
 
@@ -20,7 +22,7 @@ export type EmailVerificationDeps = {
  * Proof that the user reads the address on file. The token names the address it was sent to, so a link mailed
  * to an earlier address cannot verify the current one after an email change.
  */
-export function createEmailVerification({ db, tokens, mail, bus, appUrl, ttlSeconds }: EmailVerificationDeps) {
+export function createEmailVerification({ db, tokens, mail, bus, link, ttlSeconds }: EmailVerificationDeps) {
   /**
    * Marks the address verified if it is still the user's, and tells every instance to forget its cached copy of
    * the user. Null when the user is gone or has another address now.
@@ -36,11 +38,18 @@ export function createEmailVerification({ db, tokens, mail, bus, appUrl, ttlSeco
     return verified;
   }
 
+  /** The verification mail for the user's current address, with a newly issued token. */
+  async function message(user: Pick<UserRow, "id" | "email">): Promise<MailMessage> {
+    const token = await tokens.issue("verify-email", JSON.stringify({ userId: user.id, email: user.email }), ttlSeconds);
+    return mails.verifyEmail(user.email, tokenLink(link, token), ttlSeconds);
+  }
+
   return {
     async send(user: Pick<UserRow, "id" | "email">): Promise<void> {
-      const token = await tokens.issue("verify-email", JSON.stringify({ userId: user.id, email: user.email }), ttlSeconds);
-      mail.enqueue(mails.verifyEmail(user.email, tokenLink(appUrl, "/verify-email", token), ttlSeconds));
+      await mail.enqueue(await message(user));
     },
+
+    message,
 
     /** The verified user, or null for an unknown, used, expired or outdated token. */
     async verify(token: string): Promise<UserRow | null> {

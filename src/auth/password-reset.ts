@@ -1,5 +1,8 @@
 import { isAPIError } from "better-auth/api";
 import { AppError } from "../errors.ts";
+import type { ApiKeys } from "../machine/api-keys.ts";
+import type { MfaChallenges } from "../mfa/mfa-challenges.ts";
+import type { AuditContext } from "../observability/audit.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import type { Auth } from "./better-auth.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
@@ -7,9 +10,17 @@ import type { PasswordPolicy } from "./password-policy.ts";
 /**
  * Better-Auth's reset flow: requestPasswordReset stores a hashed single-use token and hands it to the mail hook
  * configured in createAuth; resetPassword consumes it atomically in the same transaction that sets the new hash
- * and deletes the user's sessions. We publish the revocation so every instance's cache forgets them at once.
+ * and deletes the user's sessions. We publish the revocation so every instance's cache forgets them at once, end
+ * the sign-ins waiting for a second factor, whose first factor was the old password, and revoke the user's API
+ * keys: a reset is how an account is taken back, and a key made by whoever held it must not outlive that.
  */
-export function createPasswordReset(auth: Auth, bus: RevocationBus, passwordPolicy: PasswordPolicy) {
+export function createPasswordReset(
+  auth: Auth,
+  bus: RevocationBus,
+  passwordPolicy: PasswordPolicy,
+  mfaChallenges: Pick<MfaChallenges, "revokeAll">,
+  apiKeys: Pick<ApiKeys, "revokeAllFor">,
+) {
   return {
     /** Answers the same whether or not the email is known; the mail goes out in the background. */
     async request(email: string): Promise<void> {
@@ -20,7 +31,7 @@ export function createPasswordReset(auth: Auth, bus: RevocationBus, passwordPoli
      * The id of the user whose password was reset; INVALID_TOKEN for an unknown, used or expired token. A password
      * the policy refuses leaves the token unspent, so the user can try another.
      */
-    async reset(token: string, newPassword: string): Promise<string> {
+    async reset(token: string, newPassword: string, context: AuditContext): Promise<string> {
       const { internalAdapter } = await auth.$context;
       const pending = await internalAdapter.findVerificationValue(`reset-password:${token}`);
       // An expired token is refused before the new password is judged, as it would be after.
@@ -36,6 +47,8 @@ export function createPasswordReset(auth: Auth, bus: RevocationBus, passwordPoli
         if (isAPIError(error) && error.statusCode === 400) throw new AppError("INVALID_TOKEN", { cause: error });
         throw error;
       }
+      await mfaChallenges.revokeAll(pending.value);
+      await apiKeys.revokeAllFor(pending.value, { reason: "password_reset" }, context);
       await bus.publish({ kind: "user", userId: pending.value });
       return pending.value;
     },

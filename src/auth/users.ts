@@ -1,6 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { uniqueViolationConstraint } from "../db/errors.ts";
 import { users } from "../db/tables/users.ts";
+import { AppError } from "../errors.ts";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -59,4 +61,18 @@ export async function findOrCreatePasswordlessUser(db: Database, email: string):
   const existing = await findUserByEmail(db, email);
   if (existing === undefined) throw new Error("the user that blocked the insert is gone");
   return { user: existing, created: false };
+}
+
+const CONSTRAINT_ERRORS: Record<string, AppError["code"]> = {
+  users_email_unique: "EMAIL_TAKEN",
+  users_username_lower_unique: "USERNAME_TAKEN",
+};
+
+/**
+ * A write's unique violation as EMAIL_TAKEN or USERNAME_TAKEN; any other error unchanged. The checks before a write
+ * race with other writers; the unique indexes have the last word.
+ */
+export function asTakenError(error: unknown): unknown {
+  const code = CONSTRAINT_ERRORS[uniqueViolationConstraint(error) ?? ""];
+  return code === undefined ? error : new AppError(code);
 }

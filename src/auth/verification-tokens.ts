@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Auth } from "./better-auth.ts";
 
-export type TokenPurpose = "verify-email" | "cancel-deletion";
+/** `reset-password` is Better-Auth's own: a token issued with it is consumed by POST /auth/reset-password. */
+export type TokenPurpose = "verify-email" | "cancel-deletion" | "reset-password";
 
 /**
  * Single-use tokens in Better-Auth's verification table. The token is 256 bits from the CSPRNG; Better-Auth stores

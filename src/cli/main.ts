@@ -5,7 +5,7 @@ import { configCheckCommand } from "./config-check.ts";
 import { keysRotateCommand } from "./keys.ts";
 import { migrateCommand } from "./migrate.ts";
 import { serveCommand } from "./serve.ts";
-import { usersCreateCommand, usersListCommand, usersRevokeSessionsCommand, usersUnlockCommand } from "./users.ts";
+import { usersCreateCommand, usersListCommand, usersRevokeSessionsCommand, usersSetRolesCommand, usersUnlockCommand } from "./users.ts";
 
 const COMMANDS: Command[] = [
   serveCommand,
@@ -15,6 +15,7 @@ const COMMANDS: Command[] = [
   usersListCommand,
   usersRevokeSessionsCommand,
   usersUnlockCommand,
+  usersSetRolesCommand,
   configCheckCommand,
 ];
 

@@ -2,6 +2,7 @@ import { createArgon2Hasher } from "../auth/password.ts";
 import type { AppConfig } from "../config/config.ts";
 import { createDb } from "../db/client.ts";
 import { migrateDatabase } from "../db/migrate.ts";
+import type { MailOutput } from "../delivery/console-mailer.ts";
 import { createMailer } from "../delivery/create-mailer.ts";
 import type { AuditContext } from "../observability/audit.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
@@ -10,12 +11,14 @@ import { createServices, type ServiceDeps, type Services } from "../services.ts"
 import { loadConfig } from "./load-config.ts";
 
 /** Audit events caused by an operator at the command line rather than by a request. */
-export const CLI_AUDIT_CONTEXT: AuditContext = { ipAddress: null, userAgent: "servauth-cli", requestId: null };
+export const CLI_AUDIT_CONTEXT: AuditContext = { ipAddress: null, userAgent: "servauth-cli", requestId: null, sessionId: null };
 
 export type OpenServicesOptions = {
   /** Apply pending migrations first: not in a worker, whose supervisor did. */
   migrate: boolean;
   gatherWorkerMetrics?: ServiceDeps["gatherWorkerMetrics"];
+  /** Where development mail is printed: beside the logs. */
+  mailOutput: MailOutput;
 };
 
 export type OpenedServices = {
@@ -39,7 +42,7 @@ export async function openServices(config: AppConfig, logger: Logger, options: O
     if (options.migrate) await migrateDatabase(database);
     const bus = await createRevocationBus(config, logger);
     steps.push(() => bus.close());
-    const mailer = createMailer(config, logger);
+    const mailer = createMailer(config, logger, options.mailOutput);
     steps.push(() => mailer.close());
     const hasher = createArgon2Hasher();
     const services = await createServices({ config, database, bus, hasher, logger, mailer, gatherWorkerMetrics: options.gatherWorkerMetrics });
@@ -60,7 +63,7 @@ export async function openServices(config: AppConfig, logger: Logger, options: O
 export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
   const config = await loadConfig();
   const logger = createLogger({ level: config.logLevel, destination: process.stderr });
-  const { services, teardown } = await openServices(config, logger, { migrate: true });
+  const { services, teardown } = await openServices(config, logger, { migrate: true, mailOutput: process.stderr });
   try {
     return await fn(services);
   } finally {

@@ -76,8 +76,8 @@ async function supervise(config: AppConfig, logger: Logger, runtime: RuntimeAdap
   }
   const where = describeDatabase(config.database);
   logger.info(
-    { url: supervisor.url, appUrl: config.appUrl, runtime: runtime.name, database: where, version: VERSION, workers: config.workers },
-    `servauth ${VERSION} listening on ${supervisor.url} (${runtime.name}, ${where}, ${config.workers} workers)`,
+    { url: supervisor.url, appUrl: config.appUrl, docs: docsUrl(config), runtime: runtime.name, database: where, version: VERSION, workers: config.workers },
+    `servauth ${VERSION} listening on ${supervisor.url} (${runtime.name}, ${where}, ${config.workers} workers); API reference at ${docsUrl(config)}`,
   );
 }
 
@@ -107,14 +107,18 @@ async function serveHere(config: AppConfig, logger: Logger, runtime: RuntimeAdap
   if (workerId !== null) exitWithSupervisor(() => void shutdown("supervisor gone"));
   // Only workers exchange metrics over IPC; a single process renders its own, as cheaply as ever.
   const workerMetrics = workerId === null ? undefined : linkWorkerMetrics();
-  const opening = openServices(config, logger, { migrate: workerId === null, gatherWorkerMetrics: workerMetrics?.gather });
+  const opening = openServices(config, logger, {
+    migrate: workerId === null,
+    gatherWorkerMetrics: workerMetrics?.gather,
+    mailOutput: process.stdout,
+  });
   // Registered before it is done, so a signal during start-up still closes what it opens. If opening fails it has
   // closed what it opened itself, and the failure is reported by the await below.
   teardown.push(() => opening.then((opened) => opened.teardown(), () => {}));
   const { services } = await opening;
   workerMetrics?.answerWith(services.metrics.snapshot);
   const app = createApp(services, { readSocketAddress: runtime.readSocketAddress });
-  const listening = { host: config.host, timeouts: config.http, shared: workerId !== null };
+  const listening = { host: config.host, timeouts: config.http, shared: workerId !== null, logger };
   const server = await runtime.listen(app.fetch, { ...listening, port: config.port });
   teardown.push(() => withTimeout(server.stop(), DRAIN_TIMEOUT_MS));
   if (config.metrics.port !== null) {
@@ -130,9 +134,14 @@ async function serveHere(config: AppConfig, logger: Logger, runtime: RuntimeAdap
   }
   const where = describeDatabase(config.database);
   logger.info(
-    { url: server.url, appUrl: config.appUrl, runtime: runtime.name, database: where, version: VERSION },
-    `servauth ${VERSION} listening on ${server.url} (${runtime.name}, ${where})`,
+    { url: server.url, appUrl: config.appUrl, docs: docsUrl(config), runtime: runtime.name, database: where, version: VERSION },
+    `servauth ${VERSION} listening on ${server.url} (${runtime.name}, ${where}); API reference at ${docsUrl(config)}`,
   );
+}
+
+/** The interactive reference at the public URL: the address a reader should open (the listener may be 0.0.0.0). */
+function docsUrl(config: AppConfig): string {
+  return `${config.appUrl}/docs`;
 }
 
 /** Calls `onOrphaned` once this process's parent has changed: its supervisor died without stopping it. */

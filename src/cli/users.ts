@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RoleName } from "../admin/roles.ts";
 import { findUserByEmail, toPublicUser } from "../auth/users.ts";
 import { Email, NewPassword, Username } from "../http/schemas.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
@@ -28,7 +29,8 @@ password is read from standard input, never from the command line:
   --email EMAIL       the user's email address (required)
   --password-stdin    read the password from standard input (required)
   --username NAME     an optional username (3-32 of A-Z a-z 0-9 _ . -)
-  --role ROLE         refused: Servauth has no roles yet (no role column)
+  --role ROLES        roles to give, comma-separated (e.g. admin): how the first administrator is made;
+                      names are a-z 0-9 _ - (at most 32), and every user also has the role user
 
 ${EMBEDDED_NOTE}
 `,
@@ -39,9 +41,7 @@ ${EMBEDDED_NOTE}
       username: { type: "string" },
       role: { type: "string" },
     });
-    if (values.role !== undefined) {
-      throw new UsageError("--role is not supported: users have no roles yet (there is no role column); omit --role");
-    }
+    const roles = values.role === undefined ? undefined : parseRoles(values.role);
     if (values.email === undefined) throw new UsageError("--email is required");
     if (values["password-stdin"] !== true) throw new UsageError("--password-stdin is required (the password is never an argument)");
     const password = await readSecretFromStdin();
@@ -49,14 +49,13 @@ ${EMBEDDED_NOTE}
     const input = NewUserInput.safeParse({ email: values.email, password, username: values.username });
     if (!input.success) throw new UsageError(validationMessage(input.error));
 
-    const user = await withServices(async ({ passwordPolicy, credentials, audit, emailVerification }) => {
-      await passwordPolicy.assertAcceptable(input.data.password, { email: input.data.email, field: "password" });
-      const created = await credentials.register(input.data);
+    const user = await withServices(async ({ registration, audit, admin }) => {
+      // The operator is told a taken address plainly: there is nobody to conceal it from.
+      const created = await registration.register(input.data);
       await audit.record("user.registered", { userId: created.id, payload: { via: "cli" } }, CLI_AUDIT_CONTEXT);
-      await emailVerification.send(created);
-      return created;
+      return roles === undefined ? created : admin.users.setRoles(created.id, roles, CLI_ACTOR);
     });
-    process.stdout.write(`created user ${user.id} ${user.email}\n`);
+    process.stdout.write(`created user ${user.id} ${user.email}${roles === undefined ? "" : ` with roles ${user.roles.join(",")}`}\n`);
   },
 };
 
@@ -120,7 +119,7 @@ export const usersUnlockCommand: Command = {
   help: `usage: servauth users unlock EMAIL
 
 Clears the failed-login counter of the account with this email (the per-account login limit,
-RATE_LIMIT_LOGIN_ACCOUNT), so its owner can sign in again at once instead of waiting for the window to end. The
+RATE_LIMIT_LOGIN_ACCOUNT) and its wrong second-factor codes (RATE_LIMIT_MFA_ACCOUNT), so its owner can sign in again at once instead of waiting for the window to end. The
 counter lives in the shared rate-limit store (PostgreSQL or Redis), so running instances see it cleared at once.
 With RATE_LIMIT_STORE=memory the counters live inside the server process and end with it: there is nothing to
 clear from here, and the command says so (exit 1).
@@ -136,11 +135,51 @@ ${EMBEDDED_NOTE}
       const user = await findUserByEmail(database.db, email);
       if (user === undefined) throw new Error(`no user has the email ${email}`);
       await limiter.clear("loginAccount", email);
+      await limiter.clear("mfaAccount", user.id);
       await audit.record("account.unlocked", { userId: user.id, payload: { via: "cli" } }, CLI_AUDIT_CONTEXT);
     });
     process.stdout.write(`unlocked ${email}\n`);
   },
 };
+
+export const usersSetRolesCommand: Command = {
+  name: "users set-roles",
+  summary: "replace a user's roles (e.g. make an administrator)",
+  help: `usage: servauth users set-roles EMAIL ROLES
+
+Replaces the roles of the user with this email by ROLES, comma-separated (e.g. admin,support); every user also
+has the role user, so "user" alone removes every other role. Role names are a-z 0-9 _ - (at most 32). Taking the
+admin role from the last administrator who is not banned is refused. Running instances apply the change on the
+user's next request (the revocation bus), and it is audited on the user's account.
+  servauth users set-roles ann@example.com admin
+
+${EMBEDDED_NOTE}
+`,
+  async run(args) {
+    const { positionals } = parseCommandArgs(args, {}, 2);
+    const email = Email.safeParse(positionals[0] ?? "");
+    if (!email.success) throw new UsageError(positionals[0] === undefined ? "EMAIL is required" : "EMAIL is not a valid email address");
+    if (positionals[1] === undefined) throw new UsageError("ROLES is required (e.g. admin, or user to remove every other role)");
+    const roles = parseRoles(positionals[1]);
+    const updated = await withServices(async ({ database, admin }) => {
+      const user = await findUserByEmail(database.db, email.data);
+      if (user === undefined) throw new Error(`no user has the email ${email.data}`);
+      return admin.users.setRoles(user.id, roles, CLI_ACTOR);
+    });
+    process.stdout.write(`${email.data} has roles ${updated.roles.join(",")}\n`);
+  },
+};
+
+/** The operator acts with shell access, not as an account: no administrator id. */
+const CLI_ACTOR = { adminId: null, audit: CLI_AUDIT_CONTEXT };
+
+/** "admin, support" -> ["admin", "support"]; a name outside RoleName is a usage error. */
+function parseRoles(value: string): string[] {
+  const roles = value.split(",").map((role) => role.trim()).filter(Boolean);
+  const bad = roles.find((role) => !RoleName.safeParse(role).success);
+  if (bad !== undefined || roles.length === 0) throw new UsageError(`"${bad ?? value}" is not a role name (a-z 0-9 _ -, at most 32)`);
+  return roles;
+}
 
 /** The single EMAIL positional of the per-user commands. */
 function parseEmailArgument(args: string[]): string {

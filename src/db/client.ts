@@ -7,6 +7,8 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { DatabaseConfig } from "../config/config.ts";
+import { assertPostgresPatched } from "./postgres-patch.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { type Schema, schema } from "./schema.ts";
 
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -36,6 +38,7 @@ const POSTGRES_POOL_SIZE = 10;
 export const reconnectDelaySeconds = (attempt: number) => Math.min(3 ** attempt / 100, 0.1);
 
 function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<DatabaseConfig, { kind: "postgres" }>): DatabaseHandle {
+  assertPostgresPatched();
   const client = postgres(url, {
     max: POSTGRES_POOL_SIZE,
     connect_timeout: connectTimeoutMs / 1000,
@@ -80,11 +83,31 @@ function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<D
 }
 
 async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
+  if (dataDir === null) {
+    const client = new PGlite();
+    await client.waitReady;
+    return openPglite(client);
+  }
   // PGlite creates the data directory but not its parents (a fresh DATA_DIR with AUTH_SECRET set).
-  if (dataDir !== null) await mkdir(path.dirname(dataDir), { recursive: true });
-  const client = dataDir === null ? new PGlite() : new PGlite(dataDir);
-  await client.waitReady;
-  return openPglite(client);
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  // Every process that opens the files takes the lock first: the server, and each CLI command.
+  const lock = await lockDataDir(dataDir, {
+    // This process stalled so long that another one took the database over: writing on would corrupt it.
+    onLost() {
+      process.stderr.write(`servauth: the lock on the embedded database in ${dataDir} was taken over by another process; stopping\n`);
+      process.exit(1);
+    },
+  });
+  try {
+    const client = new PGlite(dataDir);
+    await client.waitReady;
+    const handle = openPglite(client);
+    let closing: Promise<void> | undefined;
+    return { ...handle, close: () => (closing ??= handle.close().finally(() => lock.release())) };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }
 
 /** A handle over an already created PGlite (tests load theirs from a migrated snapshot, skipping initdb). */

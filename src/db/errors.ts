@@ -1,3 +1,5 @@
+import { AppError } from "../errors.ts";
+
 /** The unique-constraint name of a PostgreSQL unique violation (23505), through drizzle's error wrapper; else null. */
 export function uniqueViolationConstraint(error: unknown): string | null {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
@@ -38,6 +40,25 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       if (CONNECTION_CODES.has(code) || code.startsWith("08") || /^57P0[1-3]$/.test(code) || code === "53300" || code === "57014" || code === "25P03") return true;
     }
     if (/^PGlite is clos(ed|ing)$/.test(current.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * A query built from a client's filter, with PostgreSQL's data exceptions (SQLSTATE class 22: a value out of range,
+ * a character text cannot hold) answered as the client's mistake, VALIDATION_FAILED, not a 500. Validation refuses
+ * what it knows of; this covers what only the database knows.
+ */
+export function refusingBadData<T>(query: Promise<T>): Promise<T> {
+  return query.catch((error: unknown) => {
+    throw isDataException(error) ? new AppError("VALIDATION_FAILED", { message: "A filter holds a value the database cannot compare" }) : error;
+  });
+}
+
+function isDataException(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("22")) return true;
   }
   return false;
 }

@@ -14,23 +14,32 @@ function compose(to: string, subject: string, paragraphs: string[], action?: Act
   return { to, subject, text, html };
 }
 
-/** `${appUrl}${path}?token=<token>`: the links the issue promises client apps. */
-export function tokenLink(appUrl: string, path: string, token: string): string {
-  return `${appUrl}${path}?token=${encodeURIComponent(token)}`;
+/** A link template from the configuration (AppConfig.links) with the token in place of "{token}". */
+export function tokenLink(template: string, token: string): string {
+  return template.replace("{token}", encodeURIComponent(token));
 }
 
-const hours = (seconds: number) => {
-  if (seconds < 60) return `${seconds} second(s)`;
-  return seconds % 3600 === 0 ? `${seconds / 3600} hour(s)` : `${Math.round(seconds / 60)} minute(s)`;
-};
+const count = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+
+/** A lifetime as a person says it: "1 hour", "24 hours", "90 minutes"; whole days and hours when it is one. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return count(seconds, "second");
+  if (seconds % 86_400 === 0) return count(seconds / 86_400, "day");
+  if (seconds % 3600 === 0) return count(seconds / 3600, "hour");
+  return count(Math.round(seconds / 60), "minute");
+}
 
 export const mails = {
   /** The code stands alone on its own line, so a mail client (or a test) can pick it out. */
-  oneTimeCode: (to: string, code: string, purpose: "sign-in" | "verify-email", ttlSeconds: number) =>
+  oneTimeCode: (to: string, code: string, purpose: "sign-in" | "verify-email" | "reauthenticate", ttlSeconds: number) =>
     compose(to, purpose === "sign-in" ? "Your sign-in code" : "Your verification code", [
-      purpose === "sign-in" ? "Use this code to sign in:" : `Use this code to confirm that ${to} is your email address:`,
+      {
+        "sign-in": "Use this code to sign in:",
+        "verify-email": `Use this code to confirm that ${to} is your email address:`,
+        reauthenticate: "Use this code to confirm it is you before a change to your account:",
+      }[purpose],
       code,
-      `It works once and expires in ${hours(ttlSeconds)}. Nobody from us will ever ask you for it. If you did not ask for it, ignore this message.`,
+      `It works once and expires in ${formatDuration(ttlSeconds)}. Nobody from us will ever ask you for it. If you did not ask for it, ignore this message.`,
     ]),
 
   passwordReset: (to: string, link: string, ttlSeconds: number) =>
@@ -39,16 +48,28 @@ export const mails = {
       "Reset your password",
       [
         "Someone asked to reset the password of your account. If it was you, follow the link to choose a new one.",
-        `The link works once and expires in ${hours(ttlSeconds)}. If it was not you, ignore this message.`,
+        `The link works once and expires in ${formatDuration(ttlSeconds)}. If it was not you, ignore this message.`,
       ],
       { label: "Reset your password", url: link },
+    ),
+
+  /** An account an administrator made without a password: the link is a password-reset link, so it sets the first one. */
+  invitation: (to: string, link: string, ttlSeconds: number) =>
+    compose(
+      to,
+      "You have been invited",
+      [
+        "An administrator created an account for you. Follow the link to choose your password.",
+        `The link works once and expires in ${formatDuration(ttlSeconds)}. If you did not expect this, ignore this message.`,
+      ],
+      { label: "Choose your password", url: link },
     ),
 
   verifyEmail: (to: string, link: string, ttlSeconds: number) =>
     compose(
       to,
       "Confirm your email address",
-      [`Please confirm that ${to} is your email address. The link works once and expires in ${hours(ttlSeconds)}.`],
+      [`Please confirm that ${to} is your email address. The link works once and expires in ${formatDuration(ttlSeconds)}.`],
       { label: "Confirm your email address", url: link },
     ),
 
@@ -63,6 +84,35 @@ export const mails = {
     compose(to, "Your account was secured", [
       `You signed in with a code sent to ${to}. Until then this address had not been confirmed on its account, so anyone could have set the account's password: that password was removed and every other signed-in device was signed out.`,
       "To sign in with a password again, ask for a password reset and choose a new one. If you did not sign in just now, ask for a password reset to secure the account.",
+    ]),
+
+  /** A social login proved the address (the provider vouched for it) on an account that had never confirmed it. */
+  accountClaimedBySocialLogin: (to: string, provider: string) =>
+    compose(to, "Your account was secured", [
+      `You signed in with ${provider}, which confirmed that ${to} is yours. Until then this address had not been confirmed on its account, so anyone could have set the account's password or linked a sign-in to it: those were removed and every other signed-in device was signed out.`,
+      "To sign in with a password again, ask for a password reset and choose a new one. If you did not sign in just now, ask for a password reset to secure the account.",
+    ]),
+
+  providerLinked: (to: string, provider: string) =>
+    compose(to, `${provider} sign-in was added to your account`, [
+      `Signing in with ${provider} now opens your account.`,
+      `If you did not do this, sign in, remove ${provider} from your linked accounts and change your password.`,
+    ]),
+
+  passkeyAdded: (to: string, name: string) =>
+    compose(to, "A passkey was added to your account", [
+      `The passkey "${name}" now signs in to your account.`,
+      "If you did not do this, sign in, remove it from your passkeys and change your password.",
+    ]),
+
+  passkeyRemoved: (to: string, name: string) =>
+    compose(to, "A passkey was removed from your account", [
+      `The passkey "${name}" no longer signs in to your account. If you did not do this, change your password at once.`,
+    ]),
+
+  providerUnlinked: (to: string, provider: string) =>
+    compose(to, `${provider} sign-in was removed from your account`, [
+      `Signing in with ${provider} no longer opens your account. If you did not do this, change your password at once.`,
     ]),
 
   emailChanged: (to: string, newEmail: string) =>
@@ -86,4 +136,34 @@ export const mails = {
       ],
       { label: "Cancel the deletion", url: link },
     ),
+
+  /** A code for the email second factor: signing in, or confirming the factor when it is set up. */
+  secondFactorCode: (to: string, code: string, use: "sign-in" | "enrol", ttlSeconds: number) =>
+    compose(to, use === "sign-in" ? "Your sign-in verification code" : "Confirm email as your second factor", [
+      use === "sign-in" ? "Use this code to finish signing in:" : "Use this code to turn on email codes as your second factor:",
+      code,
+      `It works once and expires in ${formatDuration(ttlSeconds)}. Nobody from us will ever ask you for it. If you did not just sign in, your password is known to someone else: change it.`,
+    ]),
+
+  secondFactorEnabled: (to: string, factor: string) =>
+    compose(to, "A second factor was added to your account", [
+      `${factor} now protects your account as a second factor. If you did not do this, reset your password at once and contact support.`,
+    ]),
+
+  secondFactorRemoved: (to: string, factor: string) =>
+    compose(to, "A second factor was removed from your account", [
+      `${factor} no longer protects your account. If you did not do this, reset your password at once and set up a second factor again.`,
+    ]),
+
+  secondFactorsReset: (to: string) =>
+    compose(to, "The second factors of your account were removed", [
+      "An administrator removed every second factor and recovery code of your account: signing in asks only for your password (or a code by mail) now.",
+      "Set up a second factor again. If you did not ask for this, reset your password at once and tell your administrator.",
+    ]),
+
+  recoveryCodeUsed: (to: string, left: number) =>
+    compose(to, "A recovery code was used to sign in", [
+      `Someone signed in to your account with one of its recovery codes; ${left} unused code${left === 1 ? "" : "s"} remain${left === 1 ? "s" : ""}.`,
+      "If it was not you, reset your password at once and generate new recovery codes.",
+    ]),
 };

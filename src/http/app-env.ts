@@ -1,7 +1,14 @@
 import type { LimitState } from "../abuse/limiter.ts";
 import type { AuthenticatedSession } from "../sessions/session-service.ts";
 
-export type Authentication = AuthenticatedSession & { via: "bearer" | "cookie" };
+/**
+ * Who the request is from: a session (a bearer access token or the session cookie), or a personal API key, whose
+ * `session` is a view of the key (its id, its lifetime, amr ["key"]) so that what only reads the user and the
+ * assurance works the same; anything sensitive refuses it (src/flows/step-up.ts).
+ */
+export type Authentication =
+  | (AuthenticatedSession & { via: "bearer" | "cookie" })
+  | (AuthenticatedSession & { via: "key"; apiKey: { id: string; scopes: string[] } });
 
 /** Hono's typed context: what middleware puts on a request for the handlers after it. */
 export type AppEnv = {
@@ -13,5 +20,7 @@ export type AppEnv = {
     auth: Authentication;
     /** The tightest rate-limit state seen so far, advertised in RateLimit headers. */
     rateLimit?: LimitState;
+    /** Set by watchRequestBody: whether the app is waiting for body bytes the client has yet to send. */
+    awaitingClient?: () => boolean;
   };
 };

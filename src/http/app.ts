@@ -4,30 +4,48 @@ import type { Services } from "../services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { createCookieJar, createOtpCookie } from "./cookies.ts";
 import { blocklist, unauthenticatedLimit } from "./middleware/abuse-guard.ts";
-import { authenticate } from "./middleware/authenticate.ts";
+import { authenticate, createAuthenticator } from "./middleware/authenticate.ts";
 import { limitBodySize } from "./middleware/body-limit.ts";
 import { clientIp, type SocketAddressReader } from "./middleware/client-ip.ts";
 import { corsAllowlist } from "./middleware/cors.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
 import { requestDeadline } from "./middleware/deadline.ts";
+import { watchRequestBody } from "./middleware/request-body.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { requestMetrics } from "./middleware/request-metrics.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { createErrorHandler, problemResponse } from "./on-error.ts";
-import { createRequestLimits } from "./request-limits.ts";
+import { createRequestLimits, type RequestLimits } from "./request-limits.ts";
+import { createGraphqlSchema } from "../graphql/schema.ts";
+import { createGraphqlServer } from "../graphql/server.ts";
+import { createEnrollmentCheck } from "./middleware/mfa-enrollment-gate.ts";
+import { createAdminCheck } from "./middleware/require-admin.ts";
+import { createGraphqlRoutes } from "./routes/graphql.ts";
+import { createMailLinkPages } from "./pages/mail-link-pages.ts";
 import { createRouter } from "./router.ts";
+import { deferringJobsUntilAnswered } from "../outbox/after-answer.ts";
 import { VERSION } from "../version.ts";
 import { createAccountRoutes } from "./routes/account.ts";
+import { createAdminRoutes } from "./routes/admin.ts";
 import { createAuditRoutes } from "./routes/audit.ts";
 import { createAuthRoutes } from "./routes/auth.ts";
 import { createDocsRoutes } from "./routes/docs.ts";
 import { createHealthRoutes } from "./routes/health.ts";
 import { createMeRoutes } from "./routes/me.ts";
 import { createMetricsRoutes } from "./routes/metrics.ts";
+import { createMfaRoutes } from "./routes/mfa.ts";
+import { createMfaSignInRoutes } from "./routes/mfa-sign-in.ts";
 import { createOtpRoutes } from "./routes/otp.ts";
+import { createReauthenticateRoutes } from "./routes/reauthenticate.ts";
 import { createSessionRoutes } from "./routes/sessions.ts";
 import { createWellKnownRoutes } from "./routes/well-known.ts";
+import { createOAuthCookie, isProviderCallback } from "./oauth-cookie.ts";
+import { createMeAccountsRoutes } from "./routes/me-accounts.ts";
+import { createOAuthRoutes } from "./routes/oauth.ts";
+import { createApiKeyRoutes } from "./routes/api-keys.ts";
+import { createOAuth2Routes } from "./routes/oauth2.ts";
+import { createPasskeyRoutes } from "./routes/passkeys.ts";
 
 export type AppOptions = { readSocketAddress: SocketAddressReader };
 
@@ -37,9 +55,19 @@ export function createApp(services: Services, options: AppOptions) {
   const cookies = createCookieJar(config.cookies);
   const otpCookie = createOtpCookie(config.otp.cookieName, config.cookies.secure);
   const limits = createRequestLimits(services.limiter, services.audit);
-  const requireAuth = authenticate({ accessTokens: services.accessTokens, sessionValidator: services.sessionValidator, cookies, limits });
+  const authenticateDeps = {
+    accessTokens: services.accessTokens,
+    sessionValidator: services.sessionValidator,
+    apiKeyValidator: services.apiKeyValidator,
+    cookies,
+    limits,
+    mfaPolicy: config.mfa.policy,
+  };
+  const requireAuth = authenticate(authenticateDeps);
 
   const app = createRouter();
+  // Background mail jobs queued by a request (MailOutbox.compose) start once it is answered, never during it.
+  app.use((_c, next) => deferringJobsUntilAnswered(next));
   app.use(requestId);
   // Before anything that can answer early (CORS preflight, CSRF), so those requests are logged and counted too.
   app.use(clientIp(config.trustProxy, options.readSocketAddress));
@@ -49,11 +77,21 @@ export function createApp(services: Services, options: AppOptions) {
   app.use(requestDeadline(config.requestDeadlineMs));
   app.use(blocklist(services.isBlocked));
   app.use(corsAllowlist(config.allowedOrigins));
+  app.use(watchRequestBody);
   app.use(limitBodySize(config.maxBodyBytes));
-  app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: [...cookies.names, otpCookie.name] }));
+  const oauthCookie = createOAuthCookie(config.isProduction);
+  app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: [...cookies.names, otpCookie.name], exempt: isProviderCallback }));
+  if (config.graphql.enabled) app.use("/graphql", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }));
   app.use(unauthenticatedLimit(limits, config.cookies.sessionName));
 
-  const readiness = { pingDatabase: () => services.database.ping(), isRevocationBusConnected: () => services.bus.isConnected() };
+  const readiness = {
+    pingDatabase: () => services.database.ping(),
+    isRevocationBusConnected: () => services.bus.isConnected(),
+    oauthProviders: () => {
+      services.providers.warmUp();
+      return services.providers.statuses();
+    },
+  };
   const routes = app
     .route("/auth", createAuthRoutes({ ...services, cookies, requireAuth, limits }))
     .route("/auth", createAccountRoutes({ ...services, requireAuth, limits }))
@@ -61,15 +99,39 @@ export function createApp(services: Services, options: AppOptions) {
     .route("/auth/sessions", createSessionRoutes({ ...services, requireAuth }))
     .route("/auth/audit", createAuditRoutes({ ...services, requireAuth }))
     .route("/auth/otp", createOtpRoutes({ ...services, cookies, otpCookie, requireAuth, limits }))
+    .route("/auth", createReauthenticateRoutes({ ...services, cookies, otpCookie, requireAuth, limits }))
+    .route("/auth/mfa", createMfaRoutes({ ...services, requireAuth, limits }))
+    .route("/auth/mfa", createMfaSignInRoutes({ ...services, cookies, limits }))
+    .route("/auth/admin", createAdminRoutes({ ...services, cookies, requireAuth, limits }))
+    .route("/auth/oauth", createOAuthRoutes({ ...services, cookies, oauthCookie, requireAuth, limits, allowedOrigins: config.allowedOrigins }))
+    .route("/auth/me/accounts", createMeAccountsRoutes({ ...services, requireAuth }))
+    .route("/auth/passkeys", createPasskeyRoutes({ ...services, cookies, requireAuth, limits }))
     .route("/", createHealthRoutes(readiness))
-    .route("/", createWellKnownRoutes(services.signingKeys));
+    .route("/auth/api-keys", createApiKeyRoutes({ ...services, requireAuth }))
+    .route("/oauth2", createOAuth2Routes({ ...services, limits }))
+    .route("/", createWellKnownRoutes({ signingKeys: services.signingKeys, issuer: config.tokens.issuer }));
   // With METRICS_PORT set, /metrics is served by a listener of its own (cli/serve.ts), not here.
   if (config.metrics.enabled && config.metrics.port === null) app.route("/", createMetricsRoutes(services.metrics));
+  // GraphQL describes itself (schema.graphql): outside the typed client's AppType and the OpenAPI document.
+  if (config.graphql.enabled) app.route("/graphql", createGraphqlRoutes({ graphql: createGraphql(services, limits), authenticator: createAuthenticator(authenticateDeps), cookies, limits, sessions: services.sessions }));
+  // Pages for people, not API: outside the typed client's AppType and the OpenAPI document.
+  app.route("/", createMailLinkPages({ ...services, limits }));
 
   describeApi(app);
   app.notFound((c) => problemResponse(c, new AppError("NOT_FOUND")));
   app.onError(createErrorHandler(services.logger));
   return routes;
+}
+
+/** The GraphQL server over the same services, with the request rules REST applies (src/graphql/). */
+function createGraphql(services: Services, limits: RequestLimits) {
+  const { config } = services;
+  const schema = createGraphqlSchema(services, {
+    enrollmentRefusal: createEnrollmentCheck(config.mfa.policy),
+    assertAdmin: createAdminCheck(services.stepUp, config.admin.secondFactorRequired),
+    limits,
+  });
+  return createGraphqlServer({ schema, config: config.graphql, limits, logger: services.logger, persistedOperations: services.persistedOperations });
 }
 
 function describeApi(app: OpenAPIHono<AppEnv>) {
@@ -91,7 +153,7 @@ function describeApi(app: OpenAPIHono<AppEnv>) {
     },
   });
   // Not in the AppType chain: the page is for people, not for the typed client.
-  app.route("/docs", createDocsRoutes());
+  app.route("/", createDocsRoutes());
 }
 
 /** The app's type, for a typed client: `hc<AppType>(url)` from hono/client. */

@@ -1,12 +1,19 @@
 import type { Context } from "hono";
 import type { AuditContext } from "../observability/audit.ts";
-import type { AppEnv } from "./app-env.ts";
+import type { AppEnv, Authentication } from "./app-env.ts";
 
-/** The request's side of an audit event. */
+/** The request's side of an audit event; an authenticated request's events belong to its session. */
 export function auditContext(c: Context<AppEnv>): AuditContext {
+  const auth = c.get("auth") as Authentication | undefined;
+  // An API key's request belongs to no session; its events name the key in their payload where it matters.
+  const session = auth?.via === "key" ? undefined : auth?.session;
   return {
     ipAddress: c.get("clientIp"),
     userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
     requestId: c.get("requestId"),
+    // Unset on routes that do not authenticate (login, refresh): those name their session in the event.
+    sessionId: session?.id ?? null,
+    // What an administrator does while impersonating is theirs, not the user's: the events name them as actor.
+    impersonatorId: session?.impersonatorId ?? null,
   };
 }

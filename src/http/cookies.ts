@@ -40,7 +40,8 @@ export function createOtpCookie(name: string, secure: boolean) {
   const options = { httpOnly: true, secure, sameSite: "Strict" as const, path: "/" };
   return {
     name,
-    read: (c: Context) => getCookie(c, name),
+    /** The challenge of a request: the body's (API clients), else the cookie's (browsers). */
+    presented: (c: Context, fromBody: string | undefined) => fromBody ?? getCookie(c, name),
     serialize: (value: string, expiresAt: Date) =>
       generateCookie(name, value, { ...options, maxAge: Math.max(Math.ceil((expiresAt.getTime() - Date.now()) / 1000), 1) }),
     cleared: () => generateCookie(name, "", { ...options, maxAge: 0 }),

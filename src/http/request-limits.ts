@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { headersFor, type LimitState, type Limiter, type RateLimitRefusal } from "../abuse/limiter.ts";
 import { KEYED_BY_ADDRESS, type RuleName } from "../abuse/rules.ts";
 import { AppError } from "../errors.ts";
+import type { AttemptLimits } from "../flows/sign-in-flow.ts";
 import type { AuditLog } from "../observability/audit.ts";
 import type { AppEnv, Authentication } from "./app-env.ts";
 import { auditContext } from "./audit-context.ts";
@@ -34,11 +35,11 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
     for (const [name, value] of Object.entries(headersFor(state))) c.header(name, value);
   }
 
-  return {
-    consume: (c: Context<AppEnv>, name: RuleName, subject: string | null) =>
+  const limits = {
+    consume: (c: Context<AppEnv>, name: RuleName, subject: string | null, weight = 1) =>
       guarded(c, async () => {
         if (subject === null) return;
-        const state = await limiter.consume(name, subject);
+        const state = await limiter.consume(name, subject, weight);
         if (state !== null && !KEYED_BY_ADDRESS.has(name)) advertise(c, state);
       }),
     assertBelow: (c: Context<AppEnv>, name: RuleName, subject: string | null) =>
@@ -50,6 +51,18 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
         if (subject !== null) await limiter.countDistinct(name, subject, member);
       }),
     reset: (name: RuleName, subject: string) => limiter.reset(name, subject),
+    refund: (name: RuleName, subject: string) => limiter.refund(name, subject),
+  };
+  return {
+    ...limits,
+    /** The limits of one request, for a flow that knows nothing of HTTP (src/flows/sign-in-flow.ts). */
+    bind: (c: Context<AppEnv>): AttemptLimits => ({
+      consume: (name, subject) => limits.consume(c, name, subject),
+      assertBelow: (name, subject) => limits.assertBelow(c, name, subject),
+      countDistinct: (name, subject, member) => limits.countDistinct(c, name, subject, member),
+      reset: limits.reset,
+      refund: limits.refund,
+    }),
   };
 }
 

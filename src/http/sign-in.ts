@@ -1,44 +1,43 @@
 import type { Context } from "hono";
 import { toPublicUser, type UserRow } from "../auth/users.ts";
-import { AppError } from "../errors.ts";
+import type { Attempt, SignedIn } from "../flows/sign-in-flow.ts";
 import type { Services } from "../services.ts";
+import type { SessionInfo } from "../sessions/session-service.ts";
 import type { AppEnv } from "./app-env.ts";
 import { auditContext } from "./audit-context.ts";
 import type { CookieJar } from "./cookies.ts";
+import type { RequestLimits } from "./request-limits.ts";
 
-export type SignInDeps = Pick<Services, "sessions" | "accessTokens" | "audit"> & { cookies: CookieJar };
+export type SignInDeps = Pick<Services, "sessions" | "accessTokens"> & { cookies: CookieJar };
 
-/** What every way of signing in ends with (password login, registration, one-time code): the same answer. */
-export function createSignIn({ sessions, accessTokens, audit, cookies }: SignInDeps) {
-  async function tokenPair(userId: string, sessionId: string, refreshToken: string) {
+/** A sign-in attempt as the flow sees it: who, from where, and the request's rate limits. */
+export function attemptOf(c: Context<AppEnv>, limits: RequestLimits): Attempt {
+  const context = auditContext(c);
+  return { client: { ipAddress: context.ipAddress, userAgent: context.userAgent }, audit: context, limits: limits.bind(c) };
+}
+
+/** What every way of signing in answers (password login, registration, one-time code): the same shape. */
+export function createSignIn({ sessions, accessTokens, cookies }: SignInDeps) {
+  /** An access token for the session, carrying its assurance (amr, acr, auth_time) and the user's roles. */
+  const accessTokenFor = (session: SessionInfo, user: Pick<UserRow, "roles">) =>
+    accessTokens.sign({ ...session, sessionId: session.id, roles: user.roles, sessionExpiresAt: session.expiresAt });
+
+  async function tokenPair(session: SessionInfo, user: Pick<UserRow, "roles">, refreshToken: string) {
     return {
-      accessToken: await accessTokens.sign({ userId, sessionId }),
+      accessToken: await accessTokenFor(session, user),
       refreshToken,
       tokenType: "Bearer" as const,
       expiresIn: accessTokens.ttlSeconds,
     };
   }
 
-  /**
-   * A new session for the user: session and refresh cookies set, `{user, accessToken, refreshToken, ...}` returned.
-   * `stillEntitled`, asked once the session exists, can take it back (INVALID_CREDENTIALS): what let the user in
-   * may have been revoked while the session was being made (see src/auth/account-claim.ts).
-   */
-  async function signIn(c: Context<AppEnv>, user: UserRow, stillEntitled?: () => Promise<boolean>) {
-    const context = auditContext(c);
-    const issued = await sessions.create(user.id, { ipAddress: context.ipAddress, userAgent: context.userAgent });
-    if (stillEntitled !== undefined && !(await stillEntitled())) {
-      await sessions.revoke(user.id, issued.session.id);
-      throw new AppError("INVALID_CREDENTIALS");
-    }
-    for (const sessionId of issued.evictedSessionIds) {
-      await audit.record("session.evicted", { userId: user.id, sessionId, payload: { reason: "session cap" } }, context);
-    }
+  /** The session and refresh cookies set, `{user, accessToken, refreshToken, ...}` returned. */
+  async function respond(c: Context<AppEnv>, { user, issued }: SignedIn) {
     cookies.set(c, issued, sessions.absoluteExpiry(issued.session.createdAt));
-    return { user: toPublicUser(user), ...(await tokenPair(user.id, issued.session.id, issued.refreshToken)) };
+    return { user: toPublicUser(user), ...(await tokenPair(issued.session, user, issued.refreshToken)) };
   }
 
-  return { signIn, tokenPair };
+  return { respond, tokenPair, accessTokenFor };
 }
 
 export type SignIn = ReturnType<typeof createSignIn>;

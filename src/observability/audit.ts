@@ -1,6 +1,8 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { refusingBadData } from "../db/errors.ts";
 import { auditEvents } from "../db/tables/audit-events.ts";
+import { webhookEventsOf } from "../webhooks/webhook-events.ts";
 import type { Logger } from "./logger.ts";
 
 export type AuditEventType =
@@ -29,32 +31,94 @@ export type AuditEventType =
   | "otp.sent"
   | "otp.verified"
   | "otp.failed"
-  | "otp.burned";
+  | "otp.burned"
+  | "session.reauthenticated"
+  | "session.reauthentication_failed"
+  | "mfa.enabled"
+  | "mfa.disabled"
+  | "mfa.recovery_codes_generated"
+  | "mfa.recovery_code_used"
+  | "mfa.challenged"
+  | "mfa.failed"
+  | "mfa.burned"
+  | "admin.user_created"
+  | "admin.user_updated"
+  | "admin.user_deleted"
+  | "admin.user_banned"
+  | "admin.user_unbanned"
+  | "admin.sessions_revoked"
+  | "admin.password_reset_sent"
+  | "admin.impersonation_started"
+  | "admin.mfa_reset"
+  | "admin.mail_retried"
+  | "oauth.failed"
+  | "account.linked"
+  | "account.unlinked"
+  | "api_key.created"
+  | "api_key.deleted"
+  | "api_key.used_after_revoke"
+  | "admin.client_created"
+  | "admin.client_updated"
+  | "admin.client_deleted"
+  | "admin.client_secret_rotated"
+  | "passkey.added"
+  | "passkey.removed"
+  | "passkey.renamed"
+  | "passkey.signed_in"
+  | "passkey.refused"
+  | "admin.webhook_created"
+  | "admin.webhook_updated"
+  | "admin.webhook_deleted"
+  | "admin.webhook_secret_rotated"
+  | "webhook.endpoint_disabled";
 
-/** Who did it: taken from the request. */
-export type AuditContext = { ipAddress: string | null; userAgent: string | null; requestId: string | null };
+/** The admin API's filters over every account's events; `from` inclusive, `to` exclusive. */
+export type AuditFilter = { userId?: string | undefined; actorId?: string | undefined; type?: string | undefined; from?: Date | undefined; to?: Date | undefined };
+
+/** Who did it: taken from the request, with the session it was made in (null outside one). */
+export type AuditContext = {
+  ipAddress: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  sessionId: string | null;
+  /** In an impersonation session: the administrator really acting, the actor of every event the request records. */
+  impersonatorId?: string | null;
+};
 
 /** Events of the server's own background work (the deletion sweep): no request caused them. */
-export const SYSTEM_AUDIT_CONTEXT: AuditContext = { ipAddress: null, userAgent: "servauth", requestId: null };
+export const SYSTEM_AUDIT_CONTEXT: AuditContext = { ipAddress: null, userAgent: "servauth", requestId: null, sessionId: null };
 
 export type AuditEvent = {
   userId?: string | null;
+  /** The administrator who acted on `userId`'s account (admin.* events). */
+  actorId?: string | null;
+  /** The session the event is about (one revoked, evicted, or just made); unset: the context's session. */
   sessionId?: string | null;
   /** Never a secret: no password, token or code. */
   payload?: Record<string, unknown>;
 };
 
+export type AuditLogOptions = {
+  /** Told when an event wrote webhook deliveries (wakes the outbox workers). */
+  onWebhooksWritten?: () => void;
+  now?: () => Date;
+};
+
 /**
  * Appends security events to audit_events and counts each one (the security-events metric), so every audited
  * event is counted without the routes knowing about metrics. A failed write is logged, never thrown into the request.
+ * An event that maps to webhook events (src/webhooks/webhook-events.ts) writes their deliveries, one per
+ * subscribed enabled endpoint, in the same statement as its audit row: both are written or neither.
  */
-export function createAuditLog(db: Database, logger: Logger, countEvent: (type: AuditEventType) => void) {
+export function createAuditLog(db: Database, logger: Logger, countEvent: (type: AuditEventType) => void, options: AuditLogOptions = {}) {
+  const now = options.now ?? (() => new Date());
   // Logins and refreshes each write one: prepared once, so neither drizzle nor the server builds or plans it again.
   const insert = db
     .insert(auditEvents)
     .values({
       type: sql.placeholder("type"),
       userId: sql.placeholder("userId"),
+      actorId: sql.placeholder("actorId"),
       sessionId: sql.placeholder("sessionId"),
       payload: sql.placeholder("payload"),
       ipAddress: sql.placeholder("ipAddress"),
@@ -62,23 +126,59 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       requestId: sql.placeholder("requestId"),
     })
     .prepare("audit_event_insert");
+  const write = async (type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> => {
+    const row = {
+      type,
+      userId: event.userId ?? null,
+      actorId: event.actorId ?? context.impersonatorId ?? null,
+      sessionId: event.sessionId ?? context.sessionId,
+      payload: event.payload ?? {},
+      ipAddress: context.ipAddress,
+      userAgent: context.userAgent,
+      requestId: context.requestId,
+    };
+    const at = now();
+    const webhooks = webhookEventsOf(type, { ...event, actorId: row.actorId }, row.sessionId, at);
+    if (webhooks.length === 0) {
+      await insert.execute(row);
+      return;
+    }
+    // One statement: the audit row (a data-modifying CTE runs whether or not it is referenced) and a delivery per
+    // event type and subscribed endpoint. No endpoint subscribed: no delivery, and nobody is woken.
+    const events = JSON.stringify(webhooks.map((webhook) => ({ type: webhook.type, body: JSON.stringify(webhook) })));
+    const result = await db.execute(sql`
+      with audit as (
+        insert into audit_events (type, user_id, actor_id, session_id, payload, ip_address, user_agent, request_id)
+        values (${row.type}, ${row.userId}, ${row.actorId}, ${row.sessionId}, ${JSON.stringify(row.payload)}::jsonb, ${row.ipAddress}, ${row.userAgent}, ${row.requestId})
+        returning id
+      )
+      insert into outbox_messages (kind, payload, endpoint_id, available_at)
+      select 'webhook', event->>'body', endpoint.id, ${at.toISOString()}::timestamptz
+      from jsonb_array_elements(${events}::jsonb) as event
+      join webhook_endpoints endpoint on endpoint.enabled and (endpoint.event_types = '[]'::jsonb or endpoint.event_types ? (event->>'type'))
+      cross join audit
+      returning outbox_messages.id`);
+    const written = Array.isArray(result) ? result.length : ((result as { rows?: unknown[] }).rows?.length ?? 0);
+    if (written > 0) options.onWebhooksWritten?.();
+  };
   return {
     async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
       // Counted even if the write below fails: the event happened.
       countEvent(type);
       try {
-        await insert.execute({
-          type,
-          userId: event.userId ?? null,
-          sessionId: event.sessionId ?? null,
-          payload: event.payload ?? {},
-          ipAddress: context.ipAddress,
-          userAgent: context.userAgent,
-          requestId: context.requestId,
-        });
+        await write(type, event, context);
       } catch (error) {
         logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");
       }
+    },
+
+    /**
+     * Like record, but a failed write is thrown: an administrator's action must leave a trail, so the caller
+     * fails (or undoes) the action rather than let it pass unrecorded.
+     */
+    async recordOrFail(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
+      countEvent(type);
+      await write(type, event, context);
     },
 
     /**
@@ -98,6 +198,35 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
         .where(and(ownEvent, afterCursor))
         .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
         .limit(page.limit);
+    },
+
+    /**
+     * One page of every account's events for the admin API, newest first, keyset-paged like listForUser. `userId`
+     * is the account the event is about, `actorId` the administrator who acted on it. A filter the database cannot
+     * compare is VALIDATION_FAILED.
+     */
+    async listAll(filter: AuditFilter, page: { limit: number; after?: string | undefined }) {
+      const afterCursor =
+        page.after === undefined
+          ? undefined
+          : sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (select created_at, id from audit_events where id = ${page.after})`;
+      return refusingBadData(
+        db
+        .select()
+        .from(auditEvents)
+        .where(
+          and(
+            filter.userId === undefined ? undefined : eq(auditEvents.userId, filter.userId),
+            filter.actorId === undefined ? undefined : eq(auditEvents.actorId, filter.actorId),
+            filter.type === undefined ? undefined : eq(auditEvents.type, filter.type),
+            filter.from === undefined ? undefined : gte(auditEvents.createdAt, filter.from),
+            filter.to === undefined ? undefined : lt(auditEvents.createdAt, filter.to),
+            afterCursor,
+          ),
+        )
+        .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+        .limit(page.limit),
+      );
     },
 
     /** AUDIT_RETENTION_DAYS: events older than this are deleted by the retention job. */

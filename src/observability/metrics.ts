@@ -8,6 +8,8 @@ export type MetricsDeps = {
   /** Sessions not yet expired, counted at scrape time. */
   countActiveSessions(): Promise<number>;
   isRevocationBusConnected(): boolean;
+  /** Outbox rows waiting (pending) or given up on (failed), per kind, counted at scrape time. */
+  countOutbox(): Promise<Array<{ kind: string; status: string; count: number }>>;
   /** postgres.js has no live pool statistics: the configured ceiling is what can be reported honestly. */
   maxDbConnections: number;
   logger: Logger;
@@ -41,6 +43,35 @@ export function createMetrics(deps: MetricsDeps) {
     help: "Audited security events (login.succeeded, login.failed, token.refresh_reused, session.revoked, ...)",
     labelNames: ["type"] as const,
     registers: [registry],
+  });
+  const mailComposeDropped = new Counter({
+    name: "servauth_mail_compose_dropped_total",
+    help: "Background mail jobs (registration, verification, password reset, one-time codes) dropped because the compose queue was full",
+    registers: [registry],
+  });
+  const outboxAttempts = new Counter({
+    name: "servauth_outbox_attempts_total",
+    help: "Delivery attempts of mail and webhooks, by result: delivered, retry (failed, will be retried), failed (retries exhausted, or the receiver said it is gone)",
+    labelNames: ["kind", "result"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "servauth_outbox_messages",
+    help: "Outbox rows by kind (mail, webhook) and status: pending (waiting or being retried), failed (given up on, listed by the admin API); NaN when the database did not answer",
+    labelNames: ["kind", "status"] as const,
+    registers: [registry],
+    // Rows every worker shares: the same figure from each.
+    aggregator: "first",
+    async collect() {
+      this.reset();
+      try {
+        for (const kind of ["mail", "webhook"]) for (const status of ["pending", "failed"]) this.set({ kind, status }, 0);
+        for (const row of await deps.countOutbox()) this.set({ kind: row.kind, status: row.status }, row.count);
+      } catch (error) {
+        deps.logger.warn({ err: error }, "outbox not counted");
+        for (const kind of ["mail", "webhook"]) for (const status of ["pending", "failed"]) this.set({ kind, status }, Number.NaN);
+      }
+    },
   });
   new Gauge({
     name: "servauth_active_sessions",
@@ -93,6 +124,12 @@ export function createMetrics(deps: MetricsDeps) {
     },
     countSecurityEvent(type: string): void {
       securityEvents.inc({ type });
+    },
+    countMailComposeDropped(): void {
+      mailComposeDropped.inc();
+    },
+    countOutboxAttempt(kind: string, result: string): void {
+      outboxAttempts.inc({ kind, result });
     },
   };
 }

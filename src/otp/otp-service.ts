@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { findOrCreatePasswordlessUser, findUserByEmail, type UserRow } from "../auth/users.ts";
+import { findUserByEmail } from "../auth/users.ts";
 import type { OtpConfig } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
-import type { MailQueue } from "../delivery/mail-queue.ts";
+import type { MailOutbox } from "../outbox/mail-outbox.ts";
 import { mails } from "../delivery/templates.ts";
 import { AppError } from "../errors.ts";
 import { createCodeHasher, generateCode, isWellFormedCode } from "./codes.ts";
@@ -26,7 +26,7 @@ export type VerifyOutcome =
   | { status: "verified"; state: ChallengeState; credential: Credential }
   | { status: "wrong"; attemptsLeft: number; next: IssuedChallenge };
 
-/** What a create asks for: an address, a purpose, and for verify-email the signed-in user. */
+/** What a create asks for: an address, a purpose, and for verify-email and reauthenticate the signed-in user. */
 export type ChallengeRequest = { to: string; purpose: OtpPurpose; userId: string | null };
 
 /** Runs before a code is made for `to` (the send budgets); throws to refuse. */
@@ -35,9 +35,21 @@ export type BeforeSending = (to: string) => Promise<void>;
 /** The wrong codes an address may take across its challenges: checked before an attempt, counted after a wrong one. */
 export type AttemptBudget = { assertAvailable(to: string): Promise<void>; countWrong(to: string): Promise<void> };
 
-/** OTP_RESEND_TOO_SOON with the wait, in whole seconds, as Retry-After. */
+/** OTP_RESEND_TOO_SOON with the wait, in whole seconds (Retry-After). */
 export function resendTooSoon(waitMs: number): AppError {
-  return new AppError("OTP_RESEND_TOO_SOON", { headers: { "Retry-After": String(Math.max(Math.ceil(waitMs / 1000), 1)) } });
+  return new AppError("OTP_RESEND_TOO_SOON", { retryAfterSeconds: Math.max(Math.ceil(waitMs / 1000), 1) });
+}
+
+/** What a refusal hands the client to continue with: the challenge in the problem, and as the cookie (src/http/challenge-cookie.ts). */
+export const continuationOf = (issued: Pick<IssuedChallenge, "challenge" | "state">) => ({
+  nextChallenge: { challenge: issued.challenge, expiresAt: new Date(stateExpiresAt(issued.state)) },
+  extensions: { challenge: issued.challenge },
+});
+
+/** A wrong code (verify's "wrong" outcome): OTP_INVALID_CODE with the attempts left and the next state to try with. */
+export function wrongCode(next: Pick<IssuedChallenge, "challenge" | "state">, attemptsLeft: number): AppError {
+  const { nextChallenge, extensions } = continuationOf(next);
+  return new AppError("OTP_INVALID_CODE", { nextChallenge, extensions: { ...extensions, attemptsLeft } });
 }
 
 export type OtpServiceDeps = {
@@ -46,7 +58,7 @@ export type OtpServiceDeps = {
   authSecret: string;
   keys: OtpKeyStore;
   ids: SingleUseIds;
-  mail: MailQueue;
+  mail: MailOutbox;
 };
 
 /**
@@ -75,8 +87,9 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
    * never be passed. Returns whether a code was sent.
    */
   async function deliver(purpose: OtpPurpose, to: string, code: string): Promise<boolean> {
-    const send = purpose === "verify-email" || config.signUp || (await findUserByEmail(db, to)) !== undefined;
-    if (send) mail.enqueue(mails.oneTimeCode(to, code, purpose, config.ttlSeconds));
+    const send = purpose !== "sign-in" || config.signUp || (await findUserByEmail(db, to)) !== undefined;
+    // Queued alike whether or not a code goes out, so the request's own work does not depend on the account.
+    mail.compose(async () => (send ? mails.oneTimeCode(to, code, purpose, config.ttlSeconds) : null));
     return send;
   }
 
@@ -202,18 +215,6 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
      * reason the client can wait out (the registration budget): the code stays good for a retry.
      */
     reissue: (state: ChallengeState) => issue(state),
-
-    /**
-     * Who a verified sign-in code signs in: the address's user, or with OTP_SIGNUP a new one (after
-     * `beforeSignUp`, the registration budget); null if there is none.
-     */
-    async signInUser(email: string, beforeSignUp: () => Promise<void>): Promise<{ user: UserRow; created: boolean } | null> {
-      const existing = await findUserByEmail(db, email);
-      if (existing !== undefined) return { user: existing, created: false };
-      if (!config.signUp) return null;
-      await beforeSignUp();
-      return findOrCreatePasswordlessUser(db, email);
-    },
 
     purgeExpired: () => ids.purgeExpired(),
   };

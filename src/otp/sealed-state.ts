@@ -34,8 +34,8 @@ export const ChallengeStateSchema = z
     v: z.literal(1),
     /** The single-use id: 128 random bits. */
     id: base64url(22),
-    purpose: z.enum(["sign-in", "verify-email"]),
-    /** verify-email: the signed-in user the challenge was created for; sign-in: null. */
+    purpose: z.enum(["sign-in", "verify-email", "reauthenticate"]),
+    /** verify-email, reauthenticate: the signed-in user the challenge was created for; sign-in: null. */
     userId: z.uuid().nullable(),
     credentials: z.array(CredentialSchema).min(1).max(MAX_CREDENTIALS),
     current: z.number().int().nonnegative(),
@@ -44,7 +44,7 @@ export const ChallengeStateSchema = z
   })
   .strict()
   .refine((state) => state.current < state.credentials.length, "current is out of range")
-  .refine((state) => (state.purpose === "verify-email") === (state.userId !== null), "userId does not fit the purpose");
+  .refine((state) => (state.purpose === "sign-in") === (state.userId === null), "userId does not fit the purpose");
 
 export type ChallengeState = z.infer<typeof ChallengeStateSchema>;
 export type Credential = ChallengeState["credentials"][number];
@@ -64,18 +64,34 @@ export function stateExpiresAt(state: ChallengeState): number {
  * AES-256-KW key-encryption key named by `kid`.
  */
 export function sealState(state: ChallengeState, key: OtpKey): Promise<string> {
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(state)))
+  return sealJson(state, key);
+}
+
+/** Any JSON value sealed the same way (the social-login flow state reuses the key ring: src/oauth/flow-state.ts). */
+export function sealJson(value: unknown, key: OtpKey): Promise<string> {
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(value)))
     .setProtectedHeader({ ...PROTECTED_HEADER, kid: key.kid })
     .encrypt(key.key);
 }
 
 /** The state inside a challenge string, or OTP_CHALLENGE_INVALID for anything this server did not seal as such. */
 export async function openState(challenge: string, findKey: (kid: string) => Promise<OtpKey | undefined>): Promise<ChallengeState> {
-  if (challenge.length > MAX_CHALLENGE_LENGTH || !isCanonical(challenge)) throw new AppError("OTP_CHALLENGE_INVALID");
-  let decoded: unknown;
+  const decoded = await openSealedJson(challenge, findKey, "OTP_CHALLENGE_INVALID");
+  const parsed = ChallengeStateSchema.safeParse(decoded);
+  if (!parsed.success) throw new AppError("OTP_CHALLENGE_INVALID", { cause: parsed.error });
+  return parsed.data;
+}
+
+/** The JSON inside a string sealJson made; `invalid` for anything this server did not seal (a database outage stays one). */
+export async function openSealedJson(
+  sealed: string,
+  findKey: (kid: string) => Promise<OtpKey | undefined>,
+  invalid: "OTP_CHALLENGE_INVALID" | "OAUTH_FLOW_INVALID",
+): Promise<unknown> {
+  if (sealed.length > MAX_CHALLENGE_LENGTH || !isCanonical(sealed)) throw new AppError(invalid);
   try {
     const { plaintext, protectedHeader } = await compactDecrypt(
-      challenge,
+      sealed,
       async (header) => {
         const key = typeof header.kid === "string" ? await findKey(header.kid) : undefined;
         if (key === undefined) throw new Error("unknown OTP key");
@@ -84,15 +100,12 @@ export async function openState(challenge: string, findKey: (kid: string) => Pro
       { keyManagementAlgorithms: [PROTECTED_HEADER.alg], contentEncryptionAlgorithms: [PROTECTED_HEADER.enc] },
     );
     if (Object.keys(protectedHeader).sort().join() !== "alg,enc,kid") throw new Error("unexpected JWE header");
-    decoded = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext));
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext)) as unknown;
   } catch (cause) {
     // Looking up an unknown kid may reload keys from the database: its outage is a 503, not a bad challenge.
     if (isDatabaseUnavailable(cause)) throw cause;
-    throw new AppError("OTP_CHALLENGE_INVALID", { cause });
+    throw new AppError(invalid, { cause });
   }
-  const parsed = ChallengeStateSchema.safeParse(decoded);
-  if (!parsed.success) throw new AppError("OTP_CHALLENGE_INVALID", { cause: parsed.error });
-  return parsed.data;
 }
 
 /**

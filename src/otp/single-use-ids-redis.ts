@@ -14,7 +14,7 @@ export function createRedisSingleUseIds(url: string): SingleUseIds {
     try {
       return await command();
     } catch (cause) {
-      throw new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, cause });
+      throw new AppError("DEPENDENCY_UNAVAILABLE", { retryAfterSeconds: 5, cause });
     }
   };
   return {

@@ -16,6 +16,11 @@ export const bunAdapter: RuntimeAdapter = {
       // A trickle of bytes does not restart it. A new connection's first headers get a fixed 10 s instead: Bun has no
       // header deadline to set (README, HTTP_HEADERS_TIMEOUT).
       idleTimeout: timeouts.requestTimeoutSeconds,
+      // Bun refuses a declared body over this itself, with a bare 413; the app's own limit (MAX_BODY_BYTES, far
+      // smaller) is the one to answer, in our format, and it also bounds a chunked body as it streams in. That 413
+      // carries `Connection: close`, on which Bun closes the connection; without it Bun would read and discard the
+      // declared body for as long as the client kept sending.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: (request, bunServer) => fetch(request, { server: bunServer } satisfies BunEnv),
     });
     return {

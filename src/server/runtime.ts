@@ -1,4 +1,5 @@
 import type { SocketAddressReader } from "../http/middleware/client-ip.ts";
+import type { Logger } from "../observability/logger.ts";
 
 export type FetchHandler = (request: Request, env: object) => Response | Promise<Response>;
 
@@ -15,6 +16,8 @@ export type ListenOptions = {
   timeouts: { headersTimeoutSeconds: number; requestTimeoutSeconds: number };
   /** Several worker processes listen on this port (WORKERS > 1). */
   shared: boolean;
+  /** For requests the runtime refuses before the app sees them. */
+  logger: Logger;
 };
 
 /** A worker process as its supervisor sees it, whichever runtime started it. */

@@ -1,6 +1,19 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { refreshTokens, sessions } from "../db/tables/sessions.ts";
+import type { AssuranceLevel, AuthMethod } from "./assurance.ts";
+
+/** A session as the services see it (SessionInfo): what every read and the insert below return. */
+export const sessionColumns = {
+  id: sessions.id,
+  userId: sessions.userId,
+  createdAt: sessions.createdAt,
+  expiresAt: sessions.expiresAt,
+  amr: sessions.amr,
+  aal: sessions.aal,
+  authTime: sessions.authTime,
+  impersonatorId: sessions.impersonatorId,
+};
 
 export type SessionInsert = {
   userId: string;
@@ -10,6 +23,11 @@ export type SessionInsert = {
   expiresAt: Date;
   ipAddress: string | null;
   userAgent: string | null;
+  /** The assurance of the sign-in; its auth_time is createdAt. */
+  amr: AuthMethod[];
+  aal: AssuranceLevel;
+  /** The administrator who opens this session as the user (impersonation); null for the user's own sign-in. */
+  impersonatorId: string | null;
   /** How many of the user's existing sessions may stay: the cap minus the new one. */
   keepExisting: number;
 };
@@ -35,8 +53,12 @@ export function prepareInsertSession(db: Database) {
         expiresAt: placeholder("expiresAt"),
         ipAddress: placeholder("ipAddress"),
         userAgent: placeholder("userAgent"),
+        amr: placeholder("amr"),
+        aal: placeholder("aal"),
+        authTime: placeholder("createdAt"),
+        impersonatorId: placeholder("impersonatorId"),
       })
-      .returning({ id: sessions.id, userId: sessions.userId, createdAt: sessions.createdAt, expiresAt: sessions.expiresAt }),
+      .returning(sessionColumns),
   );
   // Not read by the final select: PostgreSQL runs every data-modifying CTE to completion regardless.
   const insertedRefreshToken = db.$with("inserted_refresh_token").as(
@@ -65,6 +87,10 @@ export function prepareInsertSession(db: Database) {
       userId: inserted.userId,
       createdAt: inserted.createdAt,
       expiresAt: inserted.expiresAt,
+      amr: inserted.amr,
+      aal: inserted.aal,
+      authTime: inserted.authTime,
+      impersonatorId: inserted.impersonatorId,
       evictedSessionIds: sql<string[]>`(select coalesce(json_agg(${evicted.id}), '[]') from ${evicted})`,
     })
     .from(inserted)

@@ -4,12 +4,13 @@ import type { Database } from "../db/client.ts";
 import { refreshTokens, sessions } from "../db/tables/sessions.ts";
 import { hashOpaqueToken } from "../tokens/opaque-token.ts";
 import type { RevocationBus } from "./revocation-bus.ts";
-import { nextExpiry, sessionColumns, type SessionInfo, type SessionPolicy } from "./session-service.ts";
+import { sessionColumns } from "./insert-session.ts";
+import { nextExpiry, type SessionInfo, type SessionPolicy } from "./session-service.ts";
 
 export type RotationResult =
   | { status: "rotated"; session: SessionInfo; refreshToken: string; retried: boolean }
   | { status: "invalid" }
-  | { status: "reused"; sessionId: string; userId: string };
+  | { status: "reused"; sessionId: string; userId: string; impersonatorId: string | null };
 
 export type RotationPolicy = SessionPolicy & { graceSeconds: number };
 
@@ -48,7 +49,8 @@ export function createRefreshRotation(deps: { db: Database; bus: RevocationBus; 
         .where(and(eq(refreshTokens.tokenHash, presentedHash), isNull(refreshTokens.replacedAt), gt(refreshTokens.expiresAt, now)))
         .returning({ id: refreshTokens.id });
       if (retired !== undefined) {
-        const expiresAt = nextExpiry(policy, session.createdAt, now);
+        // An impersonation session never outlives the IMPERSONATION_TTL it was given: refreshing does not extend it.
+        const expiresAt = session.impersonatorId === null ? nextExpiry(policy, session.createdAt, now) : session.expiresAt;
         await tx.update(sessions).set({ expiresAt }).where(eq(sessions.id, session.id));
         await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: hashOpaqueToken(successor), expiresAt });
         return { status: "rotated", session: { ...session, expiresAt }, refreshToken: successor, retried: false };
@@ -70,7 +72,7 @@ export function createRefreshRotation(deps: { db: Database; bus: RevocationBus; 
         if (current !== undefined) return { status: "rotated", session, refreshToken: successor, retried: true };
       }
       await tx.delete(sessions).where(eq(sessions.id, session.id));
-      return { status: "reused", sessionId: session.id, userId: session.userId };
+      return { status: "reused", sessionId: session.id, userId: session.userId, impersonatorId: session.impersonatorId };
     });
     if (result.status === "reused") await bus.publish({ kind: "session", sessionId: result.sessionId });
     return result;

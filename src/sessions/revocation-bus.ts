@@ -3,10 +3,18 @@ import type { Logger } from "../observability/logger.ts";
 import { withinTime } from "../within-time.ts";
 
 /**
- * What a cache must forget: one session, or everything about one user (all their sessions, their profile).
- * `reset` is local only: the bus was down, events may have been missed, so every cached entry is suspect.
+/**
+ * What a cache must forget: one session, one API key, or everything about one user (all their sessions and keys,
+ * their profile). `reset` is local only: the bus was down, events may have been missed, so every cached entry is
+ * suspect. `outbox` rides along for the delivery workers: a mail or webhook was written, come and deliver it (caches
+ * ignore it; a lost one costs a poll interval, not a delivery).
  */
-export type RevocationEvent = { kind: "session"; sessionId: string } | { kind: "user"; userId: string } | { kind: "reset" };
+export type RevocationEvent =
+  | { kind: "session"; sessionId: string }
+  | { kind: "apiKey"; apiKeyId: string }
+  | { kind: "user"; userId: string }
+  | { kind: "outbox" }
+  | { kind: "reset" };
 
 export type RevocationBus = {
   /** Applies the event locally at once, then tells every other instance. */
@@ -118,6 +126,8 @@ export async function createBroadcastBus(transport: BusTransport, options: Broad
       try {
         await withinTime(transport.send(message), sendBoundMs, () => new Error(`no answer from the bus within ${sendBoundMs} ms`));
       } catch (error) {
+        // A lost wake-up is made good by the workers' poll; resending it after the outage would wake nobody usefully.
+        if (event.kind === "outbox") return;
         if (unsent.length >= MAX_UNSENT) unsent.shift();
         unsent.push(message);
         options.logger.error({ err: error, pending: unsent.length }, "revocation not broadcast yet; will resend when the bus is back");
@@ -143,9 +153,13 @@ function parseMessage(message: string): WireMessage | null {
     if (event.kind === "session" && typeof event.sessionId === "string") {
       return { from: value.from, event: { kind: "session", sessionId: event.sessionId } };
     }
+    if (event.kind === "apiKey" && typeof event.apiKeyId === "string") {
+      return { from: value.from, event: { kind: "apiKey", apiKeyId: event.apiKeyId } };
+    }
     if (event.kind === "user" && typeof event.userId === "string") {
       return { from: value.from, event: { kind: "user", userId: event.userId } };
     }
+    if (event.kind === "outbox") return { from: value.from, event: { kind: "outbox" } };
     return null;
   } catch {
     return null;

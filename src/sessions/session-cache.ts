@@ -46,6 +46,15 @@ export function createSessionCache(options: { maxEntries: number; maxAgeMs: numb
       return sessionId === undefined ? undefined : fresh(bySessionId.get(sessionId));
     },
 
+    /** The user behind any fresh cached session of theirs (a `user` event drops them all, so it is current). */
+    userById(userId: string) {
+      for (const sessionId of sessionIdsByUser.get(userId) ?? []) {
+        const value = fresh(bySessionId.get(sessionId));
+        if (value !== undefined) return value.user;
+      }
+      return undefined;
+    },
+
     /** Stores a database read unless an event arrived since it started (readGeneration). */
     store(value: CachedSession, tokenHash: string | null, readGeneration: number) {
       if (readGeneration !== generation) return;
@@ -64,10 +73,12 @@ export function createSessionCache(options: { maxEntries: number; maxAgeMs: numb
     },
 
     apply(event: RevocationEvent) {
+      // Not about sessions: a fill racing these need not be discarded.
+      if (event.kind === "outbox" || event.kind === "apiKey") return;
       generation += 1;
       if (event.kind === "session") remove(event.sessionId);
       else if (event.kind === "user") for (const sessionId of [...(sessionIdsByUser.get(event.userId) ?? [])]) remove(sessionId);
-      else {
+      else if (event.kind === "reset") {
         bySessionId.clear();
         sessionIdByTokenHash.clear();
         sessionIdsByUser.clear();

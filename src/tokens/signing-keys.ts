@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { and, desc, isNotNull, isNull, lt, or, gt } from "drizzle-orm";
-import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { type CryptoKey, errors as joseErrors, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { DatabaseHandle } from "../db/client.ts";
 import { signingKeys } from "../db/tables/signing-keys.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -31,6 +31,18 @@ export type SigningKeyStore = {
   reload(): Promise<void>;
   close(): void;
 };
+
+/**
+ * For jose's jwtVerify: the public key the token's header names (its kid), looked up in the store; a token without a
+ * kid, or with one the store does not know, matches no key. Shared by every verifier of our tokens.
+ */
+export function verificationKeyOf(keys: Pick<SigningKeyStore, "find">) {
+  return async (header: { kid?: string | undefined }): Promise<CryptoKey> => {
+    const key = header.kid === undefined ? undefined : await keys.find(header.kid);
+    if (key === undefined) throw new joseErrors.JWKSNoMatchingKey();
+    return key.publicKey;
+  };
+}
 
 export type SigningKeyOptions = { accessTtlSeconds: number };
 

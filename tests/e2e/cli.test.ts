@@ -16,7 +16,7 @@ const ADMIN_URL = process.env.TEST_DATABASE_URL;
 const PASSWORD = "correct horse battery staple";
 /** The JWT issuer; the same across restarts, so a 401 after one means revoked, not "issued by someone else". */
 const APP_URL = "http://servauth.test";
-const COMMANDS = ["serve", "migrate", "keys rotate", "users create", "users list", "users revoke-sessions", "users unlock", "config check"];
+const COMMANDS = ["serve", "migrate", "keys rotate", "users create", "users list", "users revoke-sessions", "users unlock", "users set-roles", "config check"];
 
 let counter = 0;
 const newEmail = () => `cli-${Date.now().toString(36)}-${++counter}@example.com`;
@@ -62,7 +62,9 @@ describe("usage", () => {
     for (const args of [
       ["users", "create", "--email", "a@example.com", "--frobnicate"],
       ["users", "create", "--email", "a@example.com"],
-      ["users", "create", "--email", "a@example.com", "--password-stdin", "--role", "admin"],
+      ["users", "create", "--email", "a@example.com", "--password-stdin", "--role", "Admin"],
+      ["users", "set-roles", "a@example.com"],
+      ["users", "set-roles", "a@example.com", "admin,bad role"],
       ["users", "revoke-sessions"],
       ["users", "unlock", "not-an-email"],
       ["migrate", "extra"],
@@ -72,8 +74,8 @@ describe("usage", () => {
       expectOneErrorLine(result.stderr);
       expect(result.stderr).toMatch(/^servauth [a-z -]+: /);
     }
-    const role = await runCli(runtime, ["users", "create", "--email", "a@example.com", "--password-stdin", "--role", "admin"]);
-    expect(role.stderr).toContain("--role is not supported");
+    const role = await runCli(runtime, ["users", "create", "--email", "a@example.com", "--password-stdin", "--role", "Admin"]);
+    expect(role.stderr).toContain('"Admin" is not a role name');
   });
 
   test("a bare group lists its commands and exits 2", async () => {
@@ -106,6 +108,21 @@ describe("config check", () => {
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ port: 8080, redisUrl: "redis://default:***@cache.internal:6379" });
     expect(json.stdout).not.toMatch(/s3cret-value|pg-pass-4711|redis-pass-0815|smtp-pass-2342/);
+  });
+
+  test.each<Runtime>(["bun", "node"])("on %s: reports a social-login provider whose discovery fails, with its secret redacted", async (runtime) => {
+    const result = await runCli(runtime, ["config", "check"], {
+      OAUTH_PROVIDERS: "corp",
+      OAUTH_CORP_CLIENT_ID: "corp-client",
+      OAUTH_CORP_CLIENT_SECRET: "corp-secret-9876",
+      // Nothing listens on the discard port.
+      OAUTH_CORP_ISSUER: "http://127.0.0.1:9",
+      OAUTH_HTTP_TIMEOUT_MS: "500",
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/oauth\.providers\.corp\.discovery\s+unavailable/);
+    expect(result.stdout).toMatch(/oauth\.providers\.corp\.clientSecret\s+\[redacted\]/);
+    expect(result.stdout + result.stderr).not.toContain("corp-secret-9876");
   });
 
   test.each<Runtime>(["bun", "node"])("on %s: exit 1, one line naming each bad variable, no secret values", async (runtime) => {
@@ -196,6 +213,45 @@ describe("users commands on the embedded database", () => {
   });
 });
 
+/** The admin API answers for `accessToken`: 200 for an administrator, 403 for anyone else. */
+async function adminApiStatus(server: SpawnedServer, accessToken: string): Promise<number> {
+  const response = await fetch(`${server.url}/auth/admin/users?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+describe("bootstrap of the first administrator on the embedded database", () => {
+  let dataDir: string;
+  let server: SpawnedServer | undefined;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "servauth-e2e-cli-admin-"));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test("users create --role admin makes an administrator; set-roles gives and takes roles, never the last admin's", { timeout: 180_000 }, async () => {
+    const env = { DATA_DIR: dataDir, APP_URL };
+    const adminEmail = newEmail();
+    const created = await runCli("bun", ["users", "create", "--email", adminEmail, "--password-stdin", "--role", "admin"], env, 60_000, PASSWORD);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/ with roles admin,user\n$/);
+    const other = newEmail();
+    expect((await runCli("node", ["users", "create", "--email", other, "--password-stdin"], env, 60_000, PASSWORD)).code).toBe(0);
+    const promoted = await runCli("node", ["users", "set-roles", other, "support"], env);
+    expect(promoted.stdout).toBe(`${other} has roles support,user\n`);
+
+    const last = await runCli("bun", ["users", "set-roles", adminEmail, "user"], env);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toBe("servauth users set-roles: The change would leave no active administrator\n");
+
+    server = await spawnServer({ runtime: "bun", dataDir, env: { APP_URL } });
+    expect(await adminApiStatus(server, (await login(server, adminEmail)).accessToken)).toBe(200);
+    expect(await adminApiStatus(server, (await login(server, other)).accessToken)).toBe(403);
+  });
+});
+
 describe.skipIf(ADMIN_URL === undefined)("users commands on PostgreSQL, next to a running server", () => {
   let database: ScratchDatabase;
   let dataDir: string;
@@ -238,6 +294,25 @@ describe.skipIf(ADMIN_URL === undefined)("users commands on PostgreSQL, next to 
 
     const [rows] = await database.sql<{ count: number }[]>`select count(*)::int as count from audit_events where type = 'user.registered'`;
     expect(rows?.count).toBe(1);
+  });
+
+  test("set-roles admin on a signed-in user: the running server lets their existing token into the admin API at once", { timeout: 120_000 }, async () => {
+    if (server === undefined) throw new Error("no server");
+    const email = newEmail();
+    const created = await runCli("bun", ["users", "create", "--email", email, "--password-stdin", "--role", "admin"], env(), 60_000, PASSWORD);
+    expect(created.code, created.stderr).toBe(0);
+    const second = newEmail();
+    expect((await runCli("bun", ["users", "create", "--email", second, "--password-stdin"], env(), 60_000, PASSWORD)).code).toBe(0);
+    const { accessToken } = await login(server, second);
+    expect(await adminApiStatus(server, accessToken)).toBe(403);
+    const promoted = await runCli("node", ["users", "set-roles", second, "admin"], env());
+    expect(promoted.code, promoted.stderr).toBe(0);
+    let status = 0;
+    for (const started = Date.now(); Date.now() - started < 2_000; await sleep(20)) {
+      status = await adminApiStatus(server, accessToken);
+      if (status === 200) break;
+    }
+    expect(status).toBe(200);
   });
 
   test("unlock clears a locked account's counter in the shared store; the running server lets its owner in", { timeout: 120_000 }, async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type Runtime, runCli } from "../support/spawn-server.ts";
+import { e2eRuntimes, type Runtime, runCli } from "../support/spawn-server.ts";
 
 /** The CLI as an operator meets it: exit codes and what lands on stderr. */
 
@@ -15,7 +15,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe.each<Runtime>(["bun", "node"])("the CLI on %s", (runtime) => {
+describe.each<Runtime>(e2eRuntimes())("the CLI on %s", (runtime) => {
   test("a bad environment: exit 1, one message naming every bad variable, no stack trace, no secrets", async () => {
     const result = await runCli(runtime, ["serve"], {
       DATA_DIR: dataDir,

@@ -1,11 +1,14 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import dockerignore from "@balena/dockerignore";
+import { type Add, type Copy, DockerfileParser } from "dockerfile-ast";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { parse as parseYaml } from "yaml";
 import packageJson from "../../package.json" with { type: "json" };
+import { parseEnv } from "../../src/config/env.ts";
 import { baseEnv, freePort, ROOT } from "../support/spawn-server.ts";
 
 /**
@@ -54,7 +57,44 @@ function imageEnv(instructions: Instruction[]): Record<string, string> {
   return env;
 }
 
+/** The sources of every COPY/ADD that reads the build context (not `--from=` another stage or image). */
+async function contextSources(): Promise<string[]> {
+  const dockerfile = DockerfileParser.parse(await readFile(path.join(ROOT, "Dockerfile"), "utf8"));
+  const transfers = dockerfile
+    .getInstructions()
+    .filter((instruction): instruction is Copy | Add => ["COPY", "ADD"].includes(instruction.getKeyword()))
+    .filter((instruction) => !instruction.getFlags().some((flag) => flag.getName() === "from"));
+  return transfers.flatMap((instruction) => {
+    const json = instruction.getJSONStrings().map((argument) => argument.getJSONValue());
+    const words = json.length > 0 ? json : instruction.getArguments().map((argument) => argument.getValue());
+    return words.slice(0, -1); // the last one is the destination
+  });
+}
+
+/** The files under a context path (itself, if it is a file), relative to the repository root. */
+async function filesUnder(source: string): Promise<string[]> {
+  const full = path.join(ROOT, source);
+  if (!(await stat(full)).isDirectory()) return [path.relative(ROOT, full)];
+  const entries = await readdir(full, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(ROOT, path.join(entry.parentPath, entry.name)));
+}
+
 describe("Dockerfile", () => {
+  test("every COPY/ADD source from the build context exists and is not left out by .dockerignore", async () => {
+    const sources = await contextSources();
+    expect(sources.length).toBeGreaterThan(0);
+    // Wildcards would need Docker's own expansion; the Dockerfile names its sources plainly.
+    expect(sources.filter((source) => /[*?[]/.test(source))).toEqual([]);
+    const ignored = dockerignore({}).add(await readFile(path.join(ROOT, ".dockerignore"), "utf8"));
+    const leftOut: string[] = [];
+    for (const source of sources) {
+      const files = await filesUnder(source).catch(() => []);
+      expect(files, `${source} is not in the repository`).not.toEqual([]);
+      leftOut.push(...files.filter((file) => ignored.ignores(file)));
+    }
+    expect(leftOut, "sent to COPY/ADD but left out of the build context by .dockerignore").toEqual([]);
+  });
+
   test("passes dockerfile-utils lint", async () => {
     const { stdout, stderr } = await run(path.join(BIN, "dockerfile-utils"), ["lint", "Dockerfile"], { cwd: ROOT });
     expect(stdout + stderr).toBe("");
@@ -86,18 +126,23 @@ describe("the image's start command, outside a container", () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  test("CMD serves /health on a fresh DATA_DIR, the HEALTHCHECK command passes, SIGTERM exits 0", async () => {
+  test("CMD serves /health on a fresh DATA_DIR with compose's AUTH_SECRET_FILE, the HEALTHCHECK passes, SIGTERM exits 0", async () => {
     const stage = finalStage(await readDockerfile());
     const [command = "", ...args] = JSON.parse(only(stage, "CMD")) as string[];
     const port = await freePort();
-    // The image's ENV, then what an operator must add in production; PATH finds the Bun of package.json first.
+    // The image's ENV, then what docker-compose.yml and .env.example add: no AUTH_SECRET, a file for the generated
+    // one in a fresh volume. PATH finds the Bun of package.json first.
+    const secretFile = path.join(dataDir, "secret-volume", "auth-secret");
     const env = baseEnv({
       ...imageEnv(stage),
       DATA_DIR: dataDir,
       PORT: String(port),
       HOST: "127.0.0.1",
       APP_URL: `http://127.0.0.1:${port}`,
-      AUTH_SECRET: randomBytes(32).toString("base64url"),
+      AUTH_SECRET: "",
+      AUTH_SECRET_FILE: secretFile,
+      // Nothing listens there: the server connects only to send a mail, and this test sends none.
+      SMTP_URL: "smtp://127.0.0.1:2525",
       PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`,
     });
     const started = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -116,6 +161,7 @@ describe("the image's start command, outside a container", () => {
       if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(healthy, output).toBe(true);
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
 
     // HEALTHCHECK [OPTIONS] CMD <shell command>: run by /bin/sh in the container, as here.
     const healthcheck = only(stage, "HEALTHCHECK").replace(/^.*?\bCMD\s+/, "");
@@ -127,67 +173,85 @@ describe("the image's start command, outside a container", () => {
   });
 });
 
+type ComposeService = { environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }> };
+type ComposeConfig = { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+
+/**
+ * `docker-compose config` on a copy of `composeFile` in a directory of its own, next to `dotEnv` as its .env (or
+ * none), as a fresh clone would have it: a developer's own .env cannot change the outcome.
+ */
+async function composeConfig(composeFile: string, dotEnv: string | undefined) {
+  const dir = await mkdtemp(path.join(tmpdir(), "servauth-compose-"));
+  try {
+    await writeFile(path.join(dir, composeFile), await readFile(path.join(ROOT, composeFile), "utf8"));
+    if (dotEnv !== undefined) await writeFile(path.join(dir, ".env"), dotEnv);
+    const result = spawnSync("docker-compose", ["-f", composeFile, "config"], { cwd: dir, env: baseEnv(), encoding: "utf8" });
+    return { status: result.status, stderr: result.stderr, config: result.status === 0 ? (parseYaml(result.stdout) as ComposeConfig) : undefined };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe.skipIf(!hasDockerCompose)(
-  `docker-compose.yml${hasDockerCompose ? "" : " (skipped: docker-compose is not installed; apt-get install docker-compose)"}`,
+  `docker compose files${hasDockerCompose ? "" : " (skipped: docker-compose is not installed; apt-get install docker-compose)"}`,
   () => {
-    let envFile: string;
-    let emptyEnvFile: string;
+    let envExample: string;
     beforeAll(async () => {
-      const dir = await mkdtemp(path.join(tmpdir(), "servauth-compose-"));
-      envFile = path.join(dir, "env");
-      emptyEnvFile = path.join(dir, "empty");
-      await writeFile(envFile, `AUTH_SECRET=${randomBytes(32).toString("base64url")}\n`);
-      await writeFile(emptyEnvFile, "");
-    });
-    afterAll(async () => {
-      await rm(path.dirname(envFile), { recursive: true, force: true });
+      envExample = await readFile(path.join(ROOT, ".env.example"), "utf8");
     });
 
-    // --env-file, so a developer's own .env cannot change the outcome.
-    const compose = (args: string[], file: string, composeFile = "docker-compose.yml") =>
-      spawnSync("docker-compose", ["--env-file", file, "-f", composeFile, ...args], { cwd: ROOT, env: baseEnv(), encoding: "utf8" });
+    // The quick start is `cp .env.example .env`, then `docker compose up`.
+    for (const [composeFile, instances] of [
+      ["docker-compose.yml", ["servauth"]],
+      ["docker-compose.scale.yml", ["servauth-1", "servauth-2"]],
+    ] as const) {
+      test(`${composeFile}: .env.example as .env is enough; every variable of .env reaches the server; a secret volume`, async () => {
+        // A setting docker-compose.yml never named, and attempts to override what the file fixes.
+        const dotEnv = `${envExample}\nOTP_TTL=120\nNODE_ENV=development\nDATABASE_URL=memory://\nPORT=4000\n`;
+        const { status, stderr, config } = await composeConfig(composeFile, dotEnv);
+        expect(status, stderr).toBe(0);
+        for (const instance of instances) {
+          const service = config?.services[instance];
+          expect(service?.environment).toMatchObject({
+            OTP_TTL: "120",
+            APP_URL: "http://localhost:3000",
+            NODE_ENV: "production",
+            DATABASE_URL: "postgres://servauth:servauth@postgres:5432/servauth",
+            PORT: "3000",
+            HOST: "0.0.0.0",
+            AUTH_SECRET_FILE: "/app/secret/auth-secret",
+          });
+          // Empty in .env.example: the server generates the secret into the volume every instance mounts.
+          expect(service?.environment?.AUTH_SECRET ?? "").toBe("");
+          expect(service?.volumes).toContain("auth-secret:/app/secret:rw");
+          expect(service?.depends_on?.postgres?.condition).toBe("service_healthy");
+          // What the server itself demands of production (a secret, APP_URL, a way to send mail) is all there.
+          expect(() => parseEnv(service?.environment ?? {})).not.toThrow();
+        }
+        expect(Object.keys(config?.volumes ?? {}).sort()).toEqual(["auth-secret", "postgres-data"]);
+      });
 
-    test("docker-compose config -q accepts it; redis is only in its profile", () => {
-      const check = compose(["config", "-q"], envFile);
-      expect(check.status, check.stderr).toBe(0);
-      const config = compose(["config"], envFile).stdout;
-      expect(config).toMatch(/\n {2}redis:\n(?: {4}.*\n)*? {4}profiles:\n {4}- redis\n/);
-    });
+      test(`${composeFile}: without .env, docker-compose says it is missing`, async () => {
+        const { status, stderr } = await composeConfig(composeFile, undefined);
+        expect(status).not.toBe(0);
+        expect(stderr).toContain(".env");
+      });
+    }
 
-    test("servauth waits for a healthy postgres 16 with a named volume, and refuses to start without AUTH_SECRET", () => {
-      const config = compose(["config"], envFile).stdout;
-      expect(config).toMatch(/depends_on:\s+postgres:\s+condition: service_healthy/);
-      expect(config).toMatch(/image: postgres:16/);
-      expect(config).toMatch(/pg_isready/);
-      expect(config).toMatch(/volumes:\s+postgres-data:/);
-      const withoutSecret = compose(["config", "-q"], emptyEnvFile);
-      expect(withoutSecret.status).not.toBe(0);
-      expect(withoutSecret.stderr).toContain("AUTH_SECRET");
+    test("docker-compose.yml: postgres 16 with a named volume and a health check; redis only in its profile", async () => {
+      const { config } = await composeConfig("docker-compose.yml", envExample);
+      expect(config?.services.postgres).toMatchObject({ image: "postgres:16", volumes: expect.arrayContaining([expect.stringMatching(/^postgres-data:/)]) });
+      expect(JSON.stringify(config?.services.postgres)).toContain("pg_isready");
+      expect(config?.services.redis).toMatchObject({ profiles: ["redis"] });
     });
 
     test("docker-compose.scale.yml: two instances on one PostgreSQL behind nginx, trusting that one proxy hop", async () => {
-      const scaleEnv = path.join(path.dirname(envFile), "scale");
-      await writeFile(scaleEnv, `AUTH_SECRET=${randomBytes(32).toString("base64url")}\nAPP_URL=https://auth.example.com\n`);
-      const check = compose(["config", "-q"], scaleEnv, "docker-compose.scale.yml");
-      expect(check.status, check.stderr).toBe(0);
-      const config = compose(["config"], scaleEnv, "docker-compose.scale.yml").stdout;
-      for (const instance of ["servauth-1", "servauth-2"]) {
-        expect(config).toMatch(new RegExp(`\\n {2}${instance}:\\n(?: {4}.*\\n| {6}.*\\n)*? {6}TRUST_PROXY: '1'\\n`));
-      }
-      expect(config).toMatch(/deploy\/nginx\.conf:\/etc\/nginx\/conf\.d\/default\.conf:ro/);
+      const { config } = await composeConfig("docker-compose.scale.yml", envExample);
+      for (const instance of ["servauth-1", "servauth-2"]) expect(config?.services[instance]?.environment?.TRUST_PROXY).toBe("1");
+      expect(JSON.stringify(config?.services.nginx)).toMatch(/deploy\/nginx\.conf:\/etc\/nginx\/conf\.d\/default\.conf:ro/);
       const nginx = await readFile(path.join(ROOT, "deploy/nginx.conf"), "utf8");
       expect(nginx).toMatch(/server servauth-1:3000/);
       expect(nginx).toMatch(/server servauth-2:3000/);
-      expect(compose(["config", "-q"], emptyEnvFile, "docker-compose.scale.yml").status).not.toBe(0);
     });
   },
 );
-
-test(".env.example documents every variable of src/config/env.ts", async () => {
-  const source = await readFile(path.join(ROOT, "src/config/env.ts"), "utf8");
-  // The keys of its zod object schemas: upper-case names at the first level of indentation.
-  const variables = [...source.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]);
-  expect(variables.length).toBeGreaterThan(20);
-  const example = await readFile(path.join(ROOT, ".env.example"), "utf8");
-  expect(variables.filter((name) => !new RegExp(`^(# )?${name}=`, "m").test(example))).toEqual([]);
-});

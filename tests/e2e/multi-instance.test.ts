@@ -70,7 +70,7 @@ async function login(server: SpawnedServer, email: string): Promise<Account> {
   return signedIn(await request(server, "POST", "/auth/login", { body: { email, password: PASSWORD } }), email, 200);
 }
 
-type Me = { status: number; username?: string | null };
+type Me = { status: number; username?: string | null; authTime?: string };
 
 async function getMe(server: SpawnedServer, token: string): Promise<Me> {
   const response = await request(server, "GET", "/auth/me", { token });
@@ -78,7 +78,8 @@ async function getMe(server: SpawnedServer, token: string): Promise<Me> {
     await response.body?.cancel();
     return { status: response.status };
   }
-  return { status: 200, username: ((await response.json()) as { user: { username: string | null } }).user.username };
+  const body = (await response.json()) as { user: { username: string | null }; session: { authTime: string } };
+  return { status: 200, username: body.user.username, authTime: body.session.authTime };
 }
 
 /**
@@ -162,6 +163,82 @@ async function expectLogoutEnforcedAcross({ a, b }: Cluster, label: string) {
   record(label, await pollUntil(b, account.accessToken, (me) => me.status === 401, since));
 }
 
+/** An administrator signed in on `server` (promoted in the database, as `servauth users set-roles` would). */
+async function signedInAdmin(server: SpawnedServer, database: ScratchDatabase): Promise<Account> {
+  const account = await register(server);
+  await database.sql`update users set roles = '{admin,user}' where id = ${account.userId}`;
+  return login(server, account.email);
+}
+
+/**
+ * Issue 17: a ban on A ends the user's sessions on B within a second, and B refuses their password with
+ * ACCOUNT_BANNED; the unban is done on B (the other runtime) and A lets the user in again.
+ */
+async function expectBanEnforcedAcross({ a, b }: Cluster, database: ScratchDatabase, label: string) {
+  const target = await register(a);
+  expect((await getMe(b, target.accessToken)).status).toBe(200);
+  const ban = await request(a, "POST", `/auth/admin/users/${target.userId}/ban`, { token: (await signedInAdmin(a, database)).accessToken, body: { reason: "e2e" } });
+  expect(ban.status, await ban.clone().text()).toBe(200);
+  const since = performance.now();
+  record(label, await pollUntil(b, target.accessToken, (me) => me.status === 401, since));
+  const refused = await request(b, "POST", "/auth/login", { body: { email: target.email, password: PASSWORD } });
+  expect(refused.status).toBe(403);
+  expect(((await refused.json()) as { code: string }).code).toBe("ACCOUNT_BANNED");
+
+  const unban = await request(b, "POST", `/auth/admin/users/${target.userId}/unban`, { token: (await signedInAdmin(b, database)).accessToken });
+  expect(unban.status, await unban.clone().text()).toBe(200);
+  await login(a, target.email);
+}
+
+/**
+ * An administrator's impersonation session, cached on B, ends there within a second when A bans the administrator:
+ * the ban ends the sessions they opened and tells every instance of each.
+ */
+async function expectImpersonationEndedAcross({ a, b }: Cluster, database: ScratchDatabase, label: string) {
+  const rogue = await signedInAdmin(a, database);
+  const target = await register(a);
+  const opened = await request(a, "POST", `/auth/admin/users/${target.userId}/impersonate`, { token: rogue.accessToken, body: { reason: "e2e" } });
+  expect(opened.status, await opened.clone().text()).toBe(200);
+  const { accessToken } = (await opened.json()) as TokenPair;
+  expect((await getMe(b, accessToken)).status).toBe(200);
+  const ban = await request(a, "POST", `/auth/admin/users/${rogue.userId}/ban`, { token: (await signedInAdmin(a, database)).accessToken, body: { reason: "e2e" } });
+  expect(ban.status, await ban.clone().text()).toBe(200);
+  const since = performance.now();
+  record(label, await pollUntil(b, accessToken, (me) => me.status === 401, since));
+}
+
+/** A personal API key made on `server` by `account` (whose session is fresh enough for step-up). */
+async function apiKeyOf(server: SpawnedServer, account: Account): Promise<{ id: string; key: string }> {
+  const created = await request(server, "POST", "/auth/api-keys", { token: account.accessToken, body: { name: "e2e" } });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const body = (await created.json()) as { key: string; apiKey: { id: string } };
+  return { id: body.apiKey.id, key: body.key };
+}
+
+/**
+ * Issue 19: an API key B answers from its cache (shown: a revocation written behind B's back goes unseen) is
+ * refused by B within a second of its revocation on A, and of its owner's ban on A.
+ */
+async function expectApiKeyRevocationAcross({ a, b }: Cluster, database: ScratchDatabase, label: string) {
+  const owner = await register(a);
+  const { id, key } = await apiKeyOf(a, owner);
+  expect((await getMe(b, key)).status).toBe(200);
+  await database.sql`update api_keys set revoked_at = now() where id = ${id}`;
+  expect((await getMe(b, key)).status).toBe(200);
+  await database.sql`update api_keys set revoked_at = null where id = ${id}`;
+  expect((await request(a, "DELETE", `/auth/api-keys/${id}`, { token: owner.accessToken })).status).toBe(204);
+  const since = performance.now();
+  record(`${label}: key revoked on A -> 401 on B`, await pollUntil(b, key, (me) => me.status === 401, since));
+
+  const banned = await register(a);
+  const second = await apiKeyOf(a, banned);
+  expect((await getMe(b, second.key)).status).toBe(200);
+  const ban = await request(a, "POST", `/auth/admin/users/${banned.userId}/ban`, { token: (await signedInAdmin(a, database)).accessToken, body: { reason: "e2e" } });
+  expect(ban.status, await ban.clone().text()).toBe(200);
+  const banSince = performance.now();
+  record(`${label}: owner banned on A -> key refused on B`, await pollUntil(b, second.key, (me) => me.status === 403, banSince));
+}
+
 describe.skipIf(ADMIN_URL === undefined)("two instances (Bun and Node) on one PostgreSQL: LISTEN/NOTIFY bus", () => {
   let database: ScratchDatabase | undefined;
   let cluster: Cluster | undefined;
@@ -213,7 +290,7 @@ describe.skipIf(ADMIN_URL === undefined)("two instances (Bun and Node) on one Po
   test("PUT /auth/me on A: B shows the new username within 1 s", async () => {
     const { a, b } = running();
     const account = await register(a);
-    expect(await getMe(b, account.accessToken)).toEqual({ status: 200, username: null });
+    expect(await getMe(b, account.accessToken)).toMatchObject({ status: 200, username: null });
 
     const username = `user_${randomBytes(4).toString("hex")}`;
     const update = await request(a, "PUT", "/auth/me", { token: account.accessToken, body: { username } });
@@ -221,6 +298,33 @@ describe.skipIf(ADMIN_URL === undefined)("two instances (Bun and Node) on one Po
     const since = performance.now();
     record("postgres: PUT /auth/me on A -> new username on B", await pollUntil(b, account.accessToken, (me) => me.username === username, since));
     expect((await getMe(b, account.accessToken)).status).toBe(200);
+  });
+
+  test("POST /auth/reauthenticate on A: B shows the session's new authTime within 1 s (step-up holds on every instance)", async () => {
+    const { a, b } = running();
+    const account = await register(a);
+    const before = (await getMe(b, account.accessToken)).authTime;
+    const reauthenticated = await request(a, "POST", "/auth/reauthenticate", { token: account.accessToken, body: { password: PASSWORD } });
+    expect(reauthenticated.status, await reauthenticated.clone().text()).toBe(200);
+    const { authTime } = (await reauthenticated.json()) as { authTime: string };
+    expect(authTime).not.toBe(before);
+    const since = performance.now();
+    record("postgres: reauthenticate on A -> new authTime on B", await pollUntil(b, account.accessToken, (me) => me.authTime === authTime, since));
+  });
+
+  test("a ban on A (Bun): B (Node) refuses the user's token within 1 s and their password with ACCOUNT_BANNED; unban on B", async () => {
+    const { database, ...cluster } = running();
+    await expectBanEnforcedAcross(cluster, database, "postgres: ban on A -> 401 on B");
+  });
+
+  test("an API key revoked on A, or whose owner is banned on A, is refused by B within 1 s", async () => {
+    const { database, ...cluster } = running();
+    await expectApiKeyRevocationAcross(cluster, database, "postgres");
+  });
+
+  test("banning an administrator on A: B refuses the impersonation session they opened within 1 s", async () => {
+    const { database, ...cluster } = running();
+    await expectImpersonationEndedAcross(cluster, database, "postgres: admin banned on A -> their impersonation 401 on B");
   });
 
   test("a refresh-token reuse detected on A ends the session on B within 1 s", async () => {
@@ -311,6 +415,16 @@ describe.skipIf(ADMIN_URL === undefined || !REDIS_AVAILABLE)("two instances on o
 
   test("logout on A: B refuses the token within 1 s", async () => {
     await expectLogoutEnforcedAcross(running(), "redis: logout on A -> 401 on B");
+  });
+
+  test("a ban on A: B refuses the user's token within 1 s and their password with ACCOUNT_BANNED", async () => {
+    const { a, b, database } = running();
+    await expectBanEnforcedAcross({ a, b }, database, "redis: ban on A -> 401 on B");
+  });
+
+  test("an API key revoked on A, or whose owner is banned on A, is refused by B within 1 s", async () => {
+    const { a, b, database } = running();
+    await expectApiKeyRevocationAcross({ a, b }, database, "redis");
   });
 
   test("B's link to Redis blips while A logs out: B still refuses the token within 1 s", async () => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { freePort, type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { e2eRuntimes, freePort, type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
 /**
  * The real server on each runtime with METRICS_PORT: /metrics on a listener of its own (prom-client's default
  * metrics, event-loop lag included, work on Bun as on Node), JSON request lines on stdout, and SIGTERM closing
  * both listeners.
  */
-describe.each<Runtime>(["bun", "node"])("observability on %s", (runtime) => {
+describe.each<Runtime>(e2eRuntimes())("observability on %s", (runtime) => {
   let server: SpawnedServer | undefined;
   let metricsUrl = "";
 

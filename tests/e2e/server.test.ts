@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { e2eRuntimes, type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
 /**
  * The real server, started the way an operator starts it, over TCP. One server per runtime serves the flows; the
@@ -44,7 +44,7 @@ async function expectProblem(response: Response, status: number, code: string) {
   expect(((await response.json()) as { code: string }).code).toBe(code);
 }
 
-describe.each<Runtime>(["bun", "node"])("the server on %s", (runtime) => {
+describe.each<Runtime>(e2eRuntimes())("the server on %s", (runtime) => {
   let dataDir: string;
   let server: SpawnedServer | undefined;
 

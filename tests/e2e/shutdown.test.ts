@@ -1,7 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { describe, expect, test } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
-import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { e2eRuntimes, type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
 /**
  * The server's lifecycle as an orchestrator sees it: the start-up line, and a SIGTERM that lets a request already
@@ -60,8 +60,8 @@ function startupLine(server: SpawnedServer): string {
   return messages.find((message) => message.includes("listening on")) ?? "";
 }
 
-describe.each<Runtime>(["bun", "node"])("the server on %s", (runtime) => {
-  test("prints one start-up line with URL, runtime, database and version; a SIGTERM lets the request in flight finish, then exits 0", async () => {
+describe.each<Runtime>(e2eRuntimes())("the server on %s", (runtime) => {
+  test("prints one start-up line with URL, runtime, database, version and the API reference's URL; a SIGTERM lets the request in flight finish, then exits 0", async () => {
     const server = await spawnServer({ runtime, env: { LOG_LEVEL: "info" } });
     try {
       const line = startupLine(server);
@@ -69,6 +69,7 @@ describe.each<Runtime>(["bun", "node"])("the server on %s", (runtime) => {
       expect(line).toContain(`listening on ${server.url}`);
       expect(line).toMatch(new RegExp(`\\(${runtime} \\d+\\.\\d+\\.\\d+, `));
       expect(line).toContain(`embedded (${server.dataDir}`);
+      expect(line).toContain(`API reference at ${server.url}/docs`);
 
       const email = `shutdown-${runtime}-${Date.now().toString(36)}@example.com`;
       const registered = await fetch(`${server.url}/auth/register`, {

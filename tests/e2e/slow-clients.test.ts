@@ -1,7 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openConnection } from "../support/http-connection.ts";
-import { type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { e2eRuntimes, type Runtime, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
 /**
  * Slowloris: clients that open a connection and send their request slowly, or not at all, to hold the server's
@@ -73,7 +73,7 @@ async function healthy(server: SpawnedServer): Promise<boolean> {
   }
 }
 
-describe.each<Runtime>(["bun", "node"])("slow clients on %s", (runtime) => {
+describe.each<Runtime>(e2eRuntimes())("slow clients on %s", (runtime) => {
   let server: SpawnedServer | undefined;
   const held: Held[] = [];
   const running = () => {

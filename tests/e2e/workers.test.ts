@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type HttpConnection, openConnection } from "../support/http-connection.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-database.ts";
 import { isRunning, parentOf, serverSideOwners } from "../support/socket-owners.ts";
-import { type Runtime, runCli, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { e2eRuntimes, type Runtime, runCli, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 
 /**
  * WORKERS=2: one supervisor and two server processes on one port (Bun: SO_REUSEPORT; Node: node:cluster). Which
@@ -17,7 +17,7 @@ const PASSWORD = "correct horse battery staple";
 const CONNECTIONS = 16;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-describe.each<Runtime>(["bun", "node"])("WORKERS on %s", (runtime) => {
+describe.each<Runtime>(e2eRuntimes())("WORKERS on %s", (runtime) => {
   test("refuses WORKERS=2 on the embedded database with one line, exit code 1", async () => {
     const result = await runCli(runtime, ["serve"], { WORKERS: "2", DATABASE_URL: "memory://" });
     expect(result.code).toBe(1);

@@ -64,7 +64,8 @@ describe("GET /auth/audit", () => {
     const times = seen.map((event) => Date.parse(event.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
     expect(seen[0]).toMatchObject({ ipAddress: TEST_CLIENT_IP, payload: {} });
-    expect(seen[0]?.sessionId).toBeNull();
+    // The login's session (see "an event's session" below).
+    expect(seen[0]?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
 
     const bobsNewest = (await auditPage(t, bob.accessToken)).events[0];
     expect(bobsNewest?.type).toBe("user.registered");
@@ -82,6 +83,50 @@ describe("GET /auth/audit", () => {
       expect((await response.json()).code).toBe("VALIDATION_FAILED");
     }
     expect((await t.request("GET", "/auth/audit")).status).toBe(401);
+  });
+});
+
+describe("an event's session", () => {
+  async function sessionOf(t: TestApp, accessToken: string): Promise<string> {
+    const response = await t.request("GET", "/auth/me", undefined, bearer(accessToken));
+    return ((await response.json()) as { session: { id: string } }).session.id;
+  }
+
+  /** @see issue 13, item 15: login.succeeded and user.updated used to carry sessionId null. */
+  it("every event done in a session, or that makes one (registration, login, code sign-in, refresh), carries its id", async () => {
+    const t = await appWith({ ACCOUNT_DELETION_GRACE: "3600" });
+    const { user, account, accessToken: registered } = await registerUser(t);
+    expect((await t.request("PUT", "/auth/me", { username: `s${Date.now().toString(36)}` }, bearer(registered))).status).toBe(200);
+    // A verified address: the code sign-in below then does not claim the account (which would end the other sessions).
+    const verifyToken = tokenFrom(await mailTo(t, account.email, "Confirm your email address"), "/verify-email");
+    expect((await t.request("POST", "/auth/verify-email", { token: verifyToken })).status).toBe(200);
+
+    const loggedIn = (await (await login(t, account.email, account.password)).json()) as { accessToken: string; refreshToken: string };
+    const challenge = await createChallenge(t, account.email);
+    const byCode = await verify(t, challenge.challenge, await lastCodeTo(t, account.email));
+    expect(byCode.status).toBe(200);
+    const { accessToken: codeAccess } = (await byCode.json()) as { accessToken: string };
+    const refreshed = await t.request("POST", "/auth/refresh", { refreshToken: loggedIn.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const { accessToken: current } = (await refreshed.json()) as { accessToken: string };
+
+    const sessions = {
+      registered: await sessionOf(t, registered),
+      login: await sessionOf(t, current),
+      code: await sessionOf(t, codeAccess),
+    };
+    const { events } = await auditPage(t, current, "?limit=100");
+    const sessionOfEvent = (type: string, via?: string) =>
+      events.filter((event) => event.type === type && (via === undefined || event.payload.via === via)).map((event) => event.sessionId);
+    expect(sessionOfEvent("user.registered")).toEqual([sessions.registered]);
+    expect(sessionOfEvent("user.updated")).toEqual([sessions.registered]);
+    expect(sessionOfEvent("login.succeeded", "otp")).toEqual([sessions.code]);
+    expect(events.filter((event) => event.type === "login.succeeded" && event.payload.via === undefined).map((event) => event.sessionId)).toEqual([sessions.login]);
+    expect(sessionOfEvent("token.refreshed")).toEqual([sessions.login]);
+
+    expect((await t.request("DELETE", "/auth/me", { password: account.password }, bearer(codeAccess))).status).toBe(202);
+    const [scheduled] = await t.db.select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.type, "account.deletion_scheduled")));
+    expect(scheduled?.sessionId).toBe(sessions.code);
   });
 });
 
@@ -185,8 +230,10 @@ describe("audit_events", () => {
   it("with REQUIRE_EMAIL_VERIFICATION, records a sign-up attempt with a taken email on the owner's trail", async () => {
     const t = await appWith({ REQUIRE_EMAIL_VERIFICATION: "true" });
     const owner = newAccount();
-    expect((await t.request("POST", "/auth/register", owner)).status).toBe(201);
-    expect((await t.request("POST", "/auth/register", { ...owner, password: "someone else's password" })).status).toBe(201);
+    expect((await t.request("POST", "/auth/register", owner)).status).toBe(202);
+    await t.services.mail.drain();
+    expect((await t.request("POST", "/auth/register", { ...owner, password: "someone else's password" })).status).toBe(202);
+    await t.services.mail.drain();
     const [row] = await t.db.select().from(auditEvents).where(eq(auditEvents.type, "user.registration_attempted"));
     const [registered] = await t.db.select().from(auditEvents).where(eq(auditEvents.type, "user.registered"));
     expect(row?.userId).toBe(registered?.userId);

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { createAccessTokens } from "../../src/tokens/access-token.ts";
 import { createSigningKeyBox, loadSigningKeys, rotateSigningKey } from "../../src/tokens/signing-keys.ts";
+import { useMovableClock } from "../support/clock.ts";
 import { bearer, createTestApp, registerUser, TEST_AUTH_SECRET, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
+
+const clock = useMovableClock();
 
 let t: TestApp;
 beforeAll(async () => {
@@ -48,7 +51,7 @@ describe("signing key rotation", () => {
       const oldKid = decodeProtectedHeader(accessToken).kid;
       const newKid = await rotate(short, 1);
       expect((await jwks(short)).keys).toHaveLength(2);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      clock.advance(1100);
       await short.services.signingKeys.reload();
       const kids = (await jwks(short)).keys.map((key: { kid: string }) => key.kid);
       expect(kids).toEqual([newKid]);
@@ -69,7 +72,7 @@ describe("signing key rotation", () => {
       await rotateSigningKey(t.services.database, box, options);
       await signer.reload();
       const tokenOptions = { issuer: TEST_ORIGIN, audience: "servauth", ttlSeconds: 60 };
-      const token = await createAccessTokens(signer, tokenOptions).sign({ userId: randomUUID(), sessionId: randomUUID() });
+      const token = await createAccessTokens(signer, tokenOptions).sign({ userId: randomUUID(), sessionId: randomUUID(), amr: ["pwd"], aal: 1, authTime: new Date(), roles: ["user"], impersonatorId: null, sessionExpiresAt: new Date(Date.now() + 60_000) });
       expect(verifier.current().kid).not.toBe(signer.current().kid);
       expect(await createAccessTokens(verifier, tokenOptions).verify(token)).not.toBeNull();
       expect(verifier.current().kid).toBe(signer.current().kid);

@@ -206,6 +206,7 @@ describe("WORKERS > 1: one scrape for every worker", () => {
     return createMetrics({
       countActiveSessions: async () => activeSessions,
       isRevocationBusConnected: () => busConnected,
+      countOutbox: async () => [],
       maxDbConnections: 10,
       logger: createLogger({ level: "silent" }),
       gatherWorkers,

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { accounts } from "../../src/db/tables/accounts.ts";
 import type { PasswordHasher } from "../../src/auth/password.ts";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
@@ -14,9 +14,18 @@ import { bearer, createTestApp, fastHasher, newAccount, parseSetCookies, registe
  * (The test app turns every rate limit off; each test turns on what it checks. An empty value means "unset".)
  */
 const apps: TestApp[] = [];
+/**
+ * An app made inside a test is closed when that test ends, one made in a beforeAll at the end of the file: fourteen
+ * apps open at once, each with its pool and outbox worker, would pass PostgreSQL's 100 connections.
+ */
 async function appWith(env: Record<string, string>): Promise<TestApp> {
   const app = await createTestApp(env);
-  apps.push(app);
+  try {
+    onTestFinished(() => app.close());
+  } catch {
+    // Not inside a test (vitest refuses the hook in a beforeAll): closed by afterAll.
+    apps.push(app);
+  }
   return app;
 }
 afterAll(async () => {
@@ -61,7 +70,7 @@ describe("an unverified account registered by someone else", () => {
       .select()
       .from(auditEvents)
       .where(and(eq(auditEvents.userId, attacker.user.id), eq(auditEvents.type, "account.claimed")));
-    expect(claimed?.payload).toEqual({ via: "otp", passwordRemoved: true, revokedSessions: 1 });
+    expect(claimed?.payload).toEqual({ via: "otp", passwordRemoved: true, identitiesRemoved: 0, revokedSessions: 1 });
     await t.services.mail.drain();
     expect(t.sentMail.filter((mail) => mail.to === email).map((mail) => mail.subject)).toContain("Your account was secured");
 

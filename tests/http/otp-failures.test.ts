@@ -2,8 +2,11 @@ import { compactDecrypt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOtpKeyBox, loadOtpKeys, rotateOtpKey } from "../../src/otp/otp-keys.ts";
 import { type ChallengeState, sealState } from "../../src/otp/sealed-state.ts";
+import { useMovableClock } from "../support/clock.ts";
 import { createChallenge, lastCodeTo, mailCountTo, otherCode, problemCode, resend, verify } from "../support/otp.ts";
 import { createTestApp, newAccount, registerUser, TEST_AUTH_SECRET, type TestApp } from "../support/test-app.ts";
+
+const clock = useMovableClock();
 
 /** The five failures of the reference design (issue 5), each with a regression test, plus multi-address and key rotation. */
 let t: TestApp;
@@ -158,7 +161,7 @@ describe("expiry", () => {
     const brief = await createTestApp({ OTP_TTL: "1", OTP_RESEND_DELAY: "0" });
     try {
       const { challenge, code } = await signInChallenge(brief);
-      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      clock.advance(1_050);
       expect(await problemCode(await verify(brief, challenge, code))).toBe("OTP_EXPIRED");
       expect(await problemCode(await resend(brief, challenge))).toBe("OTP_EXPIRED");
       // The id expired with the state; the periodic purge removes it.
@@ -216,7 +219,7 @@ describe("abuse limits", () => {
     } finally {
       await limited.close();
     }
-    const failing = { hit: () => Promise.reject(new Error("down")), peek: () => Promise.reject(new Error("down")), reset: async () => {}, close: async () => {} };
+    const failing = { hit: () => Promise.reject(new Error("down")), peek: () => Promise.reject(new Error("down")), decrement: () => Promise.reject(new Error("down")), reset: async () => {}, close: async () => {} };
     const down = await createTestApp({ RATE_LIMIT_OTP_SEND_IP: "30/900" }, { rateLimitStore: failing });
     try {
       const response = await down.request("POST", "/auth/otp/create", { channel: "email", to: "a@example.com", purpose: "sign-in" });

@@ -53,6 +53,42 @@ describe.each(stores)("the %s rate-limit store", (_name, create) => {
     expect((await store.hit(key, 60_000)).count).toBe(1);
   });
 
+  it("adds a hit's weight, restarts a finished window at it, and refuses the weighted hit that crosses the limit", async () => {
+    const key = `test:${randomUUID()}`;
+    expect((await store.hit(key, 60_000, 40)).count).toBe(40);
+    expect((await store.hit(key, 60_000, 2)).count).toBe(42);
+    expect(await store.peek(key)).toBe(42);
+    const limiter = createLimiter(store, { ...DEFAULT_RULES, graphqlCostSession: { max: 100, windowSeconds: 60 } }, createLogger({ level: "silent" }));
+    const subject = randomUUID();
+    expect(await limiter.consume("graphqlCostSession", subject, 60)).toMatchObject({ remaining: 40 });
+    await expect(limiter.consume("graphqlCostSession", subject, 41)).rejects.toMatchObject({ code: "RATE_LIMITED", cause: { firstInWindow: true } });
+    await expect(limiter.consume("graphqlCostSession", subject, 1)).rejects.toMatchObject({ cause: { firstInWindow: false } });
+  });
+
+  it("gives hits back one at a time, concurrently too, never below zero and never for a missing key", async () => {
+    const key = `test:${randomUUID()}`;
+    await Promise.all(Array.from({ length: 5 }, () => store.hit(key, 60_000)));
+    await Promise.all(Array.from({ length: 3 }, () => store.decrement(key)));
+    expect(await store.peek(key)).toBe(2);
+    await Promise.all(Array.from({ length: 4 }, () => store.decrement(key)));
+    expect(await store.peek(key)).toBe(0);
+    expect((await store.hit(key, 60_000)).count).toBe(1);
+    const missing = `test:${randomUUID()}`;
+    await store.decrement(missing);
+    expect(await store.peek(missing)).toBe(0);
+    expect((await store.hit(missing, 60_000)).count).toBe(1);
+  });
+
+  it("a refund lets one more hit through the limiter, as if the refunded one had not been counted", async () => {
+    const limiter = createLimiter(store, { ...DEFAULT_RULES, mfaAccount: { max: 2, windowSeconds: 60 } }, createLogger({ level: "silent" }));
+    const subject = randomUUID();
+    await limiter.consume("mfaAccount", subject);
+    await limiter.consume("mfaAccount", subject);
+    await limiter.refund("mfaAccount", subject);
+    await limiter.consume("mfaAccount", subject);
+    await expect(limiter.consume("mfaAccount", subject)).rejects.toMatchObject({ code: "RATE_LIMITED" });
+  });
+
   it("starts a new window when the old one is over", async () => {
     const key = `test:${randomUUID()}`;
     const first = await store.hit(key, 300);

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createRedisRateLimitStore } from "../../src/abuse/rate-limit-store-redis.ts";
 import type { PasswordHasher } from "../../src/auth/password.ts";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
@@ -11,8 +11,10 @@ async function appWith(env: Record<string, string>, options: TestAppOptions = {}
   apps.push(app);
   return app;
 }
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
+// Closed after each test, not at the end of the file: on PostgreSQL each app holds a pool, and sixteen of them
+// open at once ran the server out of connections.
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
 /** A hasher that counts verifies: locked-out attempts must cost no argon2 work. */
@@ -195,5 +197,30 @@ describe("other rules", () => {
     const events = await app.db.select().from(auditEvents).where(and(eq(auditEvents.type, "rate_limit.exceeded")));
     expect(events).toHaveLength(1);
     expect(events[0]?.payload).toEqual({ rule: "registerIp" });
+  });
+});
+
+/** @see issue 13, item 16 */
+describe("a 429's detail", () => {
+  const detailOf = async (response: Response) => {
+    expect(response.status).toBe(429);
+    return ((await response.json()) as { detail?: string }).detail ?? "";
+  };
+
+  it("names the rule and its limit for a rule keyed by the client's IP address", async () => {
+    const app = await appWith({ RATE_LIMIT_LOGIN_IP: "2/900" });
+    for (let i = 0; i < 2; i++) expect((await wrongLogin(app, `nobody${i}@example.com`)).status).toBe(401);
+    expect(await detailOf(await wrongLogin(app, "nobody@example.com"))).toMatch(
+      /^Too many sign-in attempts from this IP address \(at most 2 per 15 minutes\); try again in \d+ seconds?$/,
+    );
+  });
+
+  it("names the rule but no count for a rule keyed by an email address (that would tell how much others tried on it)", async () => {
+    const app = await appWith({ RATE_LIMIT_LOGIN_ACCOUNT: "3/900" });
+    const { account } = await registerUser(app);
+    for (let i = 0; i < 3; i++) expect((await wrongLogin(app, account.email)).status).toBe(401);
+    const detail = await detailOf(await wrongLogin(app, account.email));
+    expect(detail).toMatch(/^Too many sign-in attempts for this email address; try again in \d+ seconds?$/);
+    expect(detail.split(";")[0]).not.toMatch(/\d/);
   });
 });

@@ -2,7 +2,10 @@ import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import { refreshTokens } from "../../src/db/tables/sessions.ts";
+import { useMovableClock } from "../support/clock.ts";
 import { bearer, createTestApp, registerUser, type TestApp } from "../support/test-app.ts";
+
+const clock = useMovableClock();
 
 let t: TestApp;
 let noGrace: TestApp;
@@ -99,13 +102,13 @@ describe("session lifetime", () => {
     const short = await createTestApp({ REFRESH_TOKEN_TTL: "1", SESSION_MAX_AGE: "2" });
     try {
       const { refreshToken } = await registerUser(short);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      clock.advance(600);
       const first = await refresh(short, refreshToken);
       expect(first.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      clock.advance(700);
       const second = await refresh(short, first.body.refreshToken);
       expect(second.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      clock.advance(800);
       expect((await refresh(short, second.body.refreshToken)).status).toBe(401);
     } finally {
       await short.close();
@@ -116,7 +119,7 @@ describe("session lifetime", () => {
     const short = await createTestApp({ REFRESH_TOKEN_TTL: "1", SESSION_MAX_AGE: "60" });
     try {
       const { refreshToken, accessToken } = await registerUser(short);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      clock.advance(1100);
       expect((await refresh(short, refreshToken)).body.code).toBe("INVALID_REFRESH_TOKEN");
       expect((await short.request("GET", "/auth/me", undefined, bearer(accessToken))).status).toBe(401);
     } finally {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { requestDeadline } from "../../src/http/middleware/deadline.ts";
+import { watchRequestBody } from "../../src/http/middleware/request-body.ts";
 import { requestId } from "../../src/http/middleware/request-id.ts";
 import { createErrorHandler } from "../../src/http/on-error.ts";
 import { createRouter } from "../../src/http/router.ts";
@@ -12,6 +13,7 @@ function appWithDeadline(ms: number) {
   app.use(requestDeadline(ms));
   app.get("/never", () => new Promise<Response>(() => {}));
   app.get("/quick", (c) => c.json({ ok: true }));
+  app.post("/echo", watchRequestBody, async (c) => c.json({ received: await c.req.text() }));
   app.onError(createErrorHandler(createLogger({ level: "silent" })));
   return app;
 }
@@ -32,5 +34,38 @@ describe("the request deadline", () => {
     const response = await appWithDeadline(150).request("/quick");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true });
+  });
+});
+
+/** A body that sends its first bytes, then (as a client that declared more than it sends) nothing, or an error. */
+function brokenBody(then: "stall" | "fail"): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"email":'));
+      if (then === "fail") controller.error(new Error("The connection was closed."));
+    },
+  });
+}
+
+const post = (body: ReadableStream<Uint8Array>) => ({ method: "POST", body, duplex: "half" }) as RequestInit;
+
+describe("the request body", () => {
+  it("still arriving when the deadline passes is the client's wait: 408 REQUEST_TIMEOUT, and the connection closes", async () => {
+    const response = await appWithDeadline(150).request("/echo", post(brokenBody("stall")));
+    expect(response.status).toBe(408);
+    expect(response.headers.get("connection")).toBe("close");
+    expect(response.headers.get("retry-after")).toBeNull();
+    expect(await response.json()).toMatchObject({ code: "REQUEST_TIMEOUT" });
+  });
+
+  it("that breaks off is the client's error: 400 MALFORMED_REQUEST, not a 500", async () => {
+    const response = await appWithDeadline(150).request("/echo", post(brokenBody("fail")));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: "MALFORMED_REQUEST" });
+  });
+
+  it("that arrives whole is read as sent", async () => {
+    const response = await appWithDeadline(150).request("/echo", { method: "POST", body: '{"email":"a@example.com"}' });
+    expect(await response.json()).toEqual({ received: '{"email":"a@example.com"}' });
   });
 });

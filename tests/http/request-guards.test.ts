@@ -72,6 +72,16 @@ describe("CSRF", () => {
     expect((await t.request("GET", "/auth/me", undefined, bearer(accessToken))).status).toBe(200);
   });
 
+  /** @see issue 13, item 16 */
+  it("says in the detail why it refused: the origin, cross-site fetch metadata, or no provenance at all", async () => {
+    const { cookies } = await registerUser(t);
+    const cookie = `servauth.session=${cookies["servauth.session"]}`;
+    const detailOf = async (headers: Record<string, string>) => ((await (await t.request("POST", "/auth/logout", undefined, { cookie, ...headers })).json()) as { detail?: string }).detail;
+    expect(await detailOf({ origin: "https://evil.example" })).toBe("The Origin https://evil.example is not allowed");
+    expect(await detailOf({ "sec-fetch-site": "cross-site" })).toBe("A cookie-authenticated request must come from the same site; Sec-Fetch-Site was cross-site");
+    expect(await detailOf({})).toBe("A request with a session cookie must carry an Origin header (or Sec-Fetch-Site: same-origin)");
+  });
+
   it.each([
     ["the app's own origin", { origin: TEST_ORIGIN }],
     ["an origin from CORS_ORIGINS", { origin: ALLOWED_APP }],
@@ -106,6 +116,36 @@ describe("CSRF", () => {
     const register = await t.request("POST", "/auth/register", newAccount(), { origin: "https://evil.example" });
     expect(register.status).toBe(403);
     expect((await t.request("POST", "/auth/login", account)).status).toBe(200);
+  });
+});
+
+describe("CSRF on a loopback APP_URL", () => {
+  /**
+   * The /docs page opened at http://127.0.0.1:3000 while APP_URL is http://localhost:3000 (the default) sends its
+   * "Try it out" requests with Origin http://127.0.0.1:3000: the same server under another loopback name.
+   */
+  it("accepts the other loopback names of APP_URL's origin, same scheme and port, and nothing wider", async () => {
+    const { account } = await registerUser(t);
+    for (const origin of ["http://127.0.0.1:3000", "http://[::1]:3000"]) {
+      const response = await t.request("POST", "/auth/login", account, { origin, "sec-fetch-site": "same-origin" });
+      expect(response.status, origin).toBe(200);
+    }
+    for (const origin of ["http://127.0.0.1:3001", "https://127.0.0.1:3000", "http://127.0.0.2:3000", "http://rebound.example:3000"]) {
+      const response = await t.request("POST", "/auth/login", account, { origin, "sec-fetch-site": "same-origin" });
+      expect(response.status, origin).toBe(403);
+      expect((await response.json()).code).toBe("CSRF_REJECTED");
+    }
+  });
+
+  it("allows no loopback origin when APP_URL is not a loopback one", async () => {
+    const remote = await createTestApp({ APP_URL: "https://auth.example.com" });
+    try {
+      const { account } = await registerUser(remote);
+      const response = await remote.request("POST", "/auth/login", account, { origin: "http://127.0.0.1:3000" });
+      expect(response.status).toBe(403);
+    } finally {
+      await remote.close();
+    }
   });
 });
 

@@ -27,7 +27,7 @@ const sessionIdsOf = async (userId: string) =>
 describe("session create", () => {
   it("stores the session and its refresh token, both hashed, and returns the session", async () => {
     const { user } = await registerUser(t);
-    const issued = await t.services.sessions.create(user.id, client);
+    const issued = await t.services.sessions.create(user.id, client, ["pwd"]);
     expect(issued.session.userId).toBe(user.id);
     expect(issued.session.createdAt).toBeInstanceOf(Date);
     expect(issued.session.expiresAt.getTime()).toBeGreaterThan(issued.session.createdAt.getTime());
@@ -41,7 +41,7 @@ describe("session create", () => {
     const { user } = await registerUser(t); // the registration's session is the oldest
     const [registration] = await sessionIdsOf(user.id);
     const created = [];
-    for (let i = 0; i < CAP + 1; i++) created.push(await t.services.sessions.create(user.id, client));
+    for (let i = 0; i < CAP + 1; i++) created.push(await t.services.sessions.create(user.id, client, ["pwd"]));
     // The registration's and the first create's sessions went, one per create over the cap, oldest first.
     expect(created.map((issued) => issued.evictedSessionIds)).toEqual([[], [], [registration], [created[0]!.session.id]]);
     expect(published).toEqual(expect.arrayContaining([registration, created[0]!.session.id]));
@@ -52,14 +52,14 @@ describe("session create", () => {
 
   it("keeps the cap under concurrent logins: all succeed, each eviction is reported once, one more login settles the cap", async () => {
     const { user } = await registerUser(t);
-    const issued = await Promise.all(Array.from({ length: 20 }, () => t.services.sessions.create(user.id, client)));
+    const issued = await Promise.all(Array.from({ length: 20 }, () => t.services.sessions.create(user.id, client, ["pwd"])));
     const evicted = issued.flatMap((one) => one.evictedSessionIds);
     expect(new Set(evicted).size).toBe(evicted.length);
     const remaining = await sessionIdsOf(user.id);
     expect(remaining.filter((id) => evicted.includes(id))).toEqual([]);
     // Concurrent statements do not see each other's new rows, so the count may briefly exceed the cap, never fall below.
     expect(remaining.length).toBeGreaterThanOrEqual(CAP);
-    const last = await t.services.sessions.create(user.id, client);
+    const last = await t.services.sessions.create(user.id, client, ["pwd"]);
     expect((await sessionIdsOf(user.id)).length).toBe(CAP);
     expect((await sessionIdsOf(user.id)).includes(last.session.id)).toBe(true);
   });

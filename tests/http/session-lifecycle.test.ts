@@ -19,7 +19,14 @@ describe("GET /auth/me", () => {
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body.user).toEqual(user);
-    expect(body.session).toEqual({ id: expect.any(String), createdAt: expect.any(String), expiresAt: expect.any(String) });
+    expect(body.session).toEqual({
+      id: expect.any(String),
+      createdAt: expect.any(String),
+      expiresAt: expect.any(String),
+      amr: ["pwd"],
+      aal: 1,
+      authTime: body.session.createdAt,
+    });
     expect(Date.parse(body.session.expiresAt)).toBeGreaterThan(Date.now());
   });
 

@@ -1,7 +1,10 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessions } from "../../src/db/tables/sessions.ts";
+import { useMovableClock } from "../support/clock.ts";
 import { bearer, createTestApp, registerUser, TEST_CLIENT_IP, type TestApp } from "../support/test-app.ts";
+
+const clock = useMovableClock();
 
 let t: TestApp;
 beforeAll(async () => {
@@ -33,7 +36,7 @@ describe("GET /auth/sessions", () => {
     expect(listed.filter((s) => s.current)).toHaveLength(1);
     const current = listed.find((s) => s.current);
     expect(current).toMatchObject({ ipAddress: TEST_CLIENT_IP, userAgent: "phone-app/1.0" });
-    expect(Object.keys(current ?? {}).sort()).toEqual(["createdAt", "current", "expiresAt", "id", "ipAddress", "lastActiveAt", "userAgent"]);
+    expect(Object.keys(current ?? {}).sort()).toEqual(["aal", "amr", "authTime", "createdAt", "current", "expiresAt", "id", "impersonated", "ipAddress", "lastActiveAt", "userAgent"]);
     expect((await list(accessToken)).find((s) => s.current)?.id).not.toBe(current?.id);
   });
 });
@@ -118,7 +121,7 @@ describe("the validation cache", () => {
       const atLogin = await lastActive();
       for (let i = 0; i < 5; i++) await quick.request("GET", "/auth/me", undefined, bearer(accessToken));
       expect(await lastActive()).toBe(atLogin);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      clock.advance(1100);
       await quick.request("GET", "/auth/me", undefined, bearer(accessToken));
       await expect.poll(lastActive).toBeGreaterThan(atLogin ?? 0);
       const listed = (await (await quick.request("GET", "/auth/sessions", undefined, bearer(accessToken))).json()).sessions;

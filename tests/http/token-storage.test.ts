@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schema } from "../../src/db/schema.ts";
+import { createApiKey } from "../support/api-keys.ts";
+import { registerClient } from "../support/oauth2.ts";
 import { tokenFrom } from "../support/smtp-capture.ts";
 import { createTestApp, registerUser, type TestApp } from "../support/test-app.ts";
 import { getTableName } from "drizzle-orm";
@@ -36,7 +38,14 @@ describe("credentials at rest", () => {
       if (mail === undefined) throw new Error(`no "${subject}" mail`);
       return tokenFrom(mail, path);
     };
+    const { key } = await createApiKey(t, registered.accessToken);
+    const client = await registerClient(t);
+    const rotated = await (await t.request("POST", `/auth/admin/clients/${client.clientId}/rotate-secret`, undefined, { authorization: `Bearer ${client.adminToken}` })).json();
     const secrets = [
+      key,
+      key.slice(25, 68), // the key's secret part alone
+      client.clientSecret,
+      rotated.clientSecret,
       registered.accessToken,
       registered.refreshToken,
       registered.cookies["servauth.session"],

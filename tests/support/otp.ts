@@ -2,7 +2,7 @@ import { expect } from "vitest";
 import type { TestApp } from "./test-app.ts";
 
 export type ChallengeAnswer = { expiresAt: string; resendAvailableAt: string; challenge: string };
-export type Purpose = "sign-in" | "verify-email";
+export type Purpose = "sign-in" | "verify-email" | "reauthenticate";
 
 /** The code in a one-time-code mail: the line that is nothing but digits. */
 export function codeIn(mail: { text: string }): string {

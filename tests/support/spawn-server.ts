@@ -14,6 +14,18 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 export type Runtime = "bun" | "node";
 
+/**
+ * The runtimes an e2e file that runs on both starts its servers on. SERVAUTH_TEST_RUNTIMES (a comma list) narrows
+ * them: the e2e-node-alt project (vitest.config.ts) re-runs only the Node half, on another Node.
+ */
+export function e2eRuntimes(): Runtime[] {
+  const chosen = process.env.SERVAUTH_TEST_RUNTIMES?.split(",");
+  return (["bun", "node"] as const).filter((runtime) => chosen === undefined || chosen.includes(runtime));
+}
+
+/** The node binary the servers and the CLI run on: SERVAUTH_TEST_NODE when set, else the one on PATH. */
+const NODE_BINARY = process.env.SERVAUTH_TEST_NODE || undefined;
+
 /** How each runtime is started, exactly as an operator would (package.json scripts). */
 const NPM_ARGS: Record<Runtime, string[]> = { bun: ["start"], node: ["run", "start:node"] };
 
@@ -73,6 +85,8 @@ export function baseEnv(overrides: EnvOverrides = {}): Record<string, string> {
   for (const name of ["PATH", "HOME", "TMPDIR", "TMP", "TEMP", "SystemRoot", "USERPROFILE", "APPDATA"]) {
     inherited[name] = process.env[name];
   }
+  // npm and `npm run start:node` find node on PATH: the chosen binary's directory comes first.
+  if (NODE_BINARY !== undefined) inherited.PATH = [path.dirname(NODE_BINARY), inherited.PATH].filter(Boolean).join(path.delimiter);
   const merged: EnvOverrides = { ...inherited, NODE_ENV: "test", LOG_LEVEL: "warn", ...RATE_LIMITS_OFF, ...overrides };
   return Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
@@ -248,7 +262,7 @@ export function runCli(
   const [command, prefix] =
     runtime === "bun"
       ? [path.join(ROOT, "node_modules", ".bin", "bun"), []]
-      : ["node", ["--import", "tsx"]];
+      : [NODE_BINARY ?? "node", ["--import", "tsx"]];
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...prefix, "src/cli/main.ts", ...args], {
       cwd: ROOT,

@@ -23,7 +23,7 @@ export const TEST_CLIENT_IP = "192.0.2.10";
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** createApp over a fresh migrated database (PGlite in memory, or real PostgreSQL in the postgres tier). */
-export type TestAppOptions = { mailer?: Mailer; logger?: Logger; hasher?: PasswordHasher; rateLimitStore?: RateLimitStore };
+export type TestAppOptions = { mailer?: Mailer; logger?: Logger; hasher?: PasswordHasher; rateLimitStore?: RateLimitStore; now?: () => Date };
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}) {
   const testDb = await openTestDatabase();
@@ -48,6 +48,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     logger,
     mailer,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+    ...(options.now ? { now: options.now } : {}),
     mailRetry: { attempts: 3, firstRetryDelayMs: 20 },
   });
   const app = createApp(services, { readSocketAddress: () => TEST_CLIENT_IP });

@@ -10,17 +10,75 @@ import { migrateDatabase } from "../../src/db/migrate.ts";
 export type TestDatabase = { handle: DatabaseHandle; config: DatabaseConfig; close(): Promise<void> };
 
 /**
- * A migrated database of its own for one test file: a fresh in-memory PGlite loaded from the run's migrated
- * snapshot, or (SERVAUTH_TEST_DB=postgres) a fresh database on the server named by TEST_DATABASE_URL, dropped
- * afterwards.
+ * A migrated database of its own for one test: an in-memory PGlite holding exactly the migrated snapshot, or
+ * (SERVAUTH_TEST_DB=postgres) a fresh database on the server named by TEST_DATABASE_URL, dropped afterwards.
  */
 export async function openTestDatabase(): Promise<TestDatabase> {
   if (process.env.SERVAUTH_TEST_DB === "postgres") return openPostgresTestDatabase();
+  return openPgliteTestDatabase();
+}
+
+/**
+ * Loading the snapshot costs seconds of CPU (PostgreSQL starting under WebAssembly); emptying the tables costs
+ * milliseconds. So a PGlite given back in good order is kept and emptied for the next database, which is then
+ * indistinguishable from a fresh load. The unit and http projects run with `isolate: false` (vitest.config.ts), so
+ * this module state is the worker's: every test file the worker runs reuses the one PGlite, and it goes with the
+ * worker. Two databases open at once are two PGlites.
+ */
+let idle: PGlite | undefined;
+
+async function openPgliteTestDatabase(): Promise<TestDatabase> {
+  const client = idle ?? (await loadSnapshot());
+  idle = undefined;
+  const lease = lend(client);
+  const handle = openPglite(lease.client);
+  return {
+    handle,
+    config: { kind: "pglite", dataDir: null },
+    async close() {
+      lease.end();
+      // A test that closed the handle (an outage) closed the PGlite; one left inside a transaction is not reused.
+      if (client.closed) return;
+      if (client.isInTransaction() || idle !== undefined) return client.close();
+      await emptyTables(client);
+      idle = client;
+    },
+  };
+}
+
+async function loadSnapshot(): Promise<PGlite> {
   const snapshot = new Blob([await readFile(inject("pgliteSnapshotPath"))]);
-  const client = new PGlite({ loadDataDir: snapshot });
-  await client.waitReady;
-  const handle = openPglite(client);
-  return { handle, config: { kind: "pglite", dataDir: null }, close: () => handle.close() };
+  return PGlite.create({ loadDataDir: snapshot });
+}
+
+/**
+ * The PGlite as the test's app sees it: once the database is given back, any late use (a timer the app forgot to
+ * stop) fails loudly instead of writing into the next test's database.
+ */
+function lend(client: PGlite): { client: PGlite; end(): void } {
+  let ended = false;
+  const view = new Proxy(client, {
+    get(target, property) {
+      if (ended) throw new Error("this test database was given back (its test app is closed)");
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return {
+    client: view,
+    end() {
+      ended = true;
+    },
+  };
+}
+
+/** Every row the tests wrote, gone; the migrations' own bookkeeping (servauth_migrations) stays. */
+async function emptyTables(client: PGlite): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    `select format('%I.%I', schemaname, tablename) as name from pg_tables
+     where schemaname not in ('pg_catalog', 'information_schema', 'servauth_migrations')`,
+  );
+  if (rows.length > 0) await client.exec(`truncate ${rows.map((row) => row.name).join(", ")} restart identity cascade`);
 }
 
 async function openPostgresTestDatabase(): Promise<TestDatabase> {

@@ -11,17 +11,29 @@ import {
   SignJWT,
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useMovableClock } from "../support/clock.ts";
 import { openTestDatabase, type TestDatabase } from "../support/test-database.ts";
 import { type AccessTokens, createAccessTokens } from "../../src/tokens/access-token.ts";
 import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { loadSigningKeys, type SigningKeyStore } from "../../src/tokens/signing-keys.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import type { AuthMethod } from "../../src/sessions/assurance.ts";
 
 const AUTH_SECRET = "unit-test-auth-secret-0123456789abcdef";
 const ISSUER = "https://auth.example.com";
 const AUDIENCE = "servauth-test";
 const TTL = 900;
 const CLAIMS = { userId: "7d0c3e9e-2f7b-4d36-9a0e-5f1b7a1c2d3e", sessionId: "b1e4c5a2-0c9f-4e8e-8f3a-1d2c3b4a5e6f" };
+/** What a token is signed for: the claims plus the session's assurance. */
+const SUBJECT = {
+  ...CLAIMS,
+  amr: ["pwd", "email", "mfa"] as AuthMethod[],
+  aal: 2 as const,
+  authTime: new Date("2026-01-02T03:04:05.678Z"),
+  roles: ["admin", "user"],
+  impersonatorId: null,
+  sessionExpiresAt: new Date(Date.now() + 86_400_000),
+};
 
 const silent = createLogger({ level: "silent" });
 let database: TestDatabase;
@@ -74,12 +86,30 @@ async function forge(
 
 describe("sign and verify", () => {
   it("verify returns the claims that were signed", async () => {
-    const token = await tokens.sign(CLAIMS);
+    const token = await tokens.sign(SUBJECT);
     expect(await tokens.verify(token)).toEqual(CLAIMS);
   });
 
+  it("carries the session's assurance as amr, acr and auth_time (epoch seconds)", async () => {
+    const payload = decodeJwt(await tokens.sign(SUBJECT));
+    expect(payload).toMatchObject({ amr: ["pwd", "email", "mfa"], acr: "aal2", auth_time: 1767323045 });
+  });
+
+  it("carries the user's roles (RFC 9068 2.2.3.1), and no act claim for the user's own session", async () => {
+    const payload = decodeJwt(await tokens.sign(SUBJECT));
+    expect(payload.roles).toEqual(["admin", "user"]);
+    expect(payload).not.toHaveProperty("act");
+  });
+
+  it("an impersonation session's token names the administrator in act.sub (RFC 8693) and ends with the session", async () => {
+    const sessionExpiresAt = new Date(Date.now() + 5_000);
+    const payload = decodeJwt(await tokens.sign({ ...SUBJECT, impersonatorId: "00000000-0000-4000-8000-0000000000ad", sessionExpiresAt }));
+    expect(payload.act).toEqual({ sub: "00000000-0000-4000-8000-0000000000ad" });
+    expect(payload.exp).toBe(Math.floor(sessionExpiresAt.getTime() / 1000));
+  });
+
   it("the header names the key and the algorithm", async () => {
-    const header = decodeProtectedHeader(await tokens.sign(CLAIMS));
+    const header = decodeProtectedHeader(await tokens.sign(SUBJECT));
     expect(header.alg).toBe("EdDSA");
     expect(header.kid).toBe(store.current().kid);
     expect(header.typ).toBe("at+jwt");
@@ -87,7 +117,7 @@ describe("sign and verify", () => {
 
   it("carries iss, aud, sub, sid, iat, exp and jti, with exp - iat = ttl", async () => {
     const before = Math.floor(Date.now() / 1000);
-    const payload = decodeJwt(await tokens.sign(CLAIMS));
+    const payload = decodeJwt(await tokens.sign(SUBJECT));
     const after = Math.floor(Date.now() / 1000);
     expect(payload.iss).toBe(ISSUER);
     expect(payload.aud).toBe(AUDIENCE);
@@ -102,19 +132,19 @@ describe("sign and verify", () => {
 
   it("honours a different ttl", async () => {
     const shortLived = createAccessTokens(store, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 60 });
-    const payload = decodeJwt(await shortLived.sign(CLAIMS));
+    const payload = decodeJwt(await shortLived.sign(SUBJECT));
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(60);
     expect(shortLived.ttlSeconds).toBe(60);
   });
 
   it("every token gets its own jti", async () => {
     const jtis = new Set<unknown>();
-    for (let i = 0; i < 10; i += 1) jtis.add(decodeJwt(await tokens.sign(CLAIMS)).jti);
+    for (let i = 0; i < 10; i += 1) jtis.add(decodeJwt(await tokens.sign(SUBJECT)).jti);
     expect(jtis.size).toBe(10);
   });
 
   it("a third party verifies it with the published JWKS, issuer and audience", async () => {
-    const token = await tokens.sign(CLAIMS);
+    const token = await tokens.sign(SUBJECT);
     const jwks = createLocalJWKSet(store.jwks());
     const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["EdDSA"] });
     expect(payload.sub).toBe(CLAIMS.userId);
@@ -130,13 +160,14 @@ describe("sign and verify", () => {
 });
 
 describe("verify rejects", () => {
+  const clock = useMovableClock();
   it.each(["exp", "iat", "jti"])("a token signed with the real key but without %s", async (claim) => {
     expect(await tokens.verify(await forge({ payload: { [claim]: undefined } }))).toBeNull();
     expect(await tokens.verify(await forge())).not.toBeNull();
   });
 
   it("a tampered payload", async () => {
-    const [header, payload, signature] = splitToken(await tokens.sign(CLAIMS));
+    const [header, payload, signature] = splitToken(await tokens.sign(SUBJECT));
     const claims = decodeJson(payload);
     const tampered = `${header}.${encodeJson({ ...claims, sub: "someone-else" })}.${signature}`;
     expect(await tokens.verify(tampered)).toBeNull();
@@ -145,13 +176,13 @@ describe("verify rejects", () => {
   });
 
   it("a tampered header", async () => {
-    const [header, payload, signature] = splitToken(await tokens.sign(CLAIMS));
+    const [header, payload, signature] = splitToken(await tokens.sign(SUBJECT));
     const tampered = `${encodeJson({ ...decodeJson(header), extra: 1 })}.${payload}.${signature}`;
     expect(await tokens.verify(tampered)).toBeNull();
   });
 
   it("a tampered signature", async () => {
-    const [header, payload, signature] = splitToken(await tokens.sign(CLAIMS));
+    const [header, payload, signature] = splitToken(await tokens.sign(SUBJECT));
     const bytes = base64url.decode(signature);
     for (const index of [0, bytes.length >> 1, bytes.length - 1]) {
       const copy = Uint8Array.from(bytes);
@@ -162,16 +193,39 @@ describe("verify rejects", () => {
     expect(await tokens.verify(`${header}.${payload}`)).toBeNull();
   });
 
+  /** The same bytes spelt another way: RFC 7515 compact serialization is unpadded base64url, one spelling each. */
+  it("a non-canonical spelling of a valid token: padding, whitespace, base64 characters, non-zero trailing bits", async () => {
+    const token = await tokens.sign(SUBJECT);
+    const [header, payload, signature] = splitToken(token);
+    // 64 signature bytes take 86 characters; the last one carries 2 bits and 4 that must be zero. Its successor
+    // differs only in those 4 bits, so a lenient decoder reads the same signature.
+    const last = signature.at(-1) ?? "";
+    const trailingBitsSet = `${signature.slice(0, -1)}${String.fromCharCode(last.charCodeAt(0) + 1)}`;
+    expect(base64url.decode(trailingBitsSet)).toEqual(base64url.decode(signature));
+    const spellings = [
+      `${token}==`,
+      `${token}=`,
+      `${header}=.${payload}.${signature}`,
+      `${header}.${payload}.${signature.slice(0, 40)} ${signature.slice(40)}`,
+      `${header}.${payload}.${signature.slice(0, 40)}\n${signature.slice(40)}`,
+      ` ${token}`,
+      `${header}.${payload}.${trailingBitsSet}`,
+      `${header}.${payload}.${signature.replaceAll("-", "+").replaceAll("_", "/")}`,
+    ].filter((spelling) => spelling !== token);
+    expect(await tokens.verify(token)).toEqual(CLAIMS);
+    for (const spelling of spellings) expect(await tokens.verify(spelling), spelling).toBeNull();
+  });
+
   it("a token for another audience", async () => {
     const other = createAccessTokens(store, { issuer: ISSUER, audience: "another-api", ttlSeconds: TTL });
-    expect(await tokens.verify(await other.sign(CLAIMS))).toBeNull();
+    expect(await tokens.verify(await other.sign(SUBJECT))).toBeNull();
     expect(await tokens.verify(await forge({ payload: { aud: "another-api" } }))).toBeNull();
     expect(await tokens.verify(await forge({ payload: { aud: undefined } }))).toBeNull();
   });
 
   it("a token from another issuer", async () => {
     const other = createAccessTokens(store, { issuer: "https://evil.example.com", audience: AUDIENCE, ttlSeconds: TTL });
-    expect(await tokens.verify(await other.sign(CLAIMS))).toBeNull();
+    expect(await tokens.verify(await other.sign(SUBJECT))).toBeNull();
     expect(await tokens.verify(await forge({ payload: { iss: undefined } }))).toBeNull();
   });
 
@@ -183,9 +237,9 @@ describe("verify rejects", () => {
 
   it("a token that expires while it is held", async () => {
     const oneSecond = createAccessTokens(store, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 1 });
-    const token = await oneSecond.sign(CLAIMS);
+    const token = await oneSecond.sign(SUBJECT);
     expect(await oneSecond.verify(token)).toEqual(CLAIMS);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    clock.advance(2_100);
     expect(await oneSecond.verify(token)).toBeNull();
   });
 
@@ -206,7 +260,7 @@ describe("verify rejects", () => {
   });
 
   it("an unsecured alg:none token", async () => {
-    const [, payload] = splitToken(await tokens.sign(CLAIMS));
+    const [, payload] = splitToken(await tokens.sign(SUBJECT));
     const kid = store.current().kid;
     for (const alg of ["none", "None", "NONE"]) {
       const header = encodeJson({ alg, typ: "at+jwt", kid });
@@ -295,8 +349,8 @@ describe("signing keys", () => {
     expect(again.jwks()).toEqual(store.jwks());
     // Tokens signed by either store verify with the other.
     const otherTokens = createAccessTokens(again, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL });
-    expect(await tokens.verify(await otherTokens.sign(CLAIMS))).toEqual(CLAIMS);
-    expect(await otherTokens.verify(await tokens.sign(CLAIMS))).toEqual(CLAIMS);
+    expect(await tokens.verify(await otherTokens.sign(SUBJECT))).toEqual(CLAIMS);
+    expect(await otherTokens.verify(await tokens.sign(SUBJECT))).toEqual(CLAIMS);
   });
 
   it("loading with a different AUTH_SECRET fails with a clear error", async () => {
@@ -311,7 +365,7 @@ describe("signing keys", () => {
       const otherStore = await loadSigningKeys(other.handle, createSecretBox(AUTH_SECRET, "signing-keys"), { accessTtlSeconds: TTL }, silent);
       expect(otherStore.current().kid).not.toBe(store.current().kid);
       const otherTokens = createAccessTokens(otherStore, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL });
-      expect(await tokens.verify(await otherTokens.sign(CLAIMS))).toBeNull();
+      expect(await tokens.verify(await otherTokens.sign(SUBJECT))).toBeNull();
     } finally {
       await other.close();
     }

@@ -6,6 +6,8 @@ import { DEFAULT_RULES } from "../../src/abuse/rules.ts";
 import { ConfigError, parseEnv } from "../../src/config/env.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef"; // exactly 32 characters
+/** Production refuses to start without a way to send mail (see MAIL_TRANSPORT below). */
+const MAIL = { SMTP_URL: "smtp://mail.example.com:587" };
 const TIMEOUTS = { connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 };
 
 /** The ConfigError parseEnv throws for `source`; fails the test if it does not throw one. */
@@ -50,6 +52,7 @@ describe("parseEnv defaults", () => {
       ACCESS_TOKEN_TTL: 900,
       REFRESH_TOKEN_TTL: 30 * 86_400,
       SESSION_MAX_AGE: 90 * 86_400,
+      STEP_UP_MAX_AGE: 300,
       JWT_AUDIENCE: "servauth",
       SESSION_ACTIVITY_RESOLUTION: 60,
       REFRESH_GRACE_SECONDS: 30,
@@ -67,17 +70,44 @@ describe("parseEnv defaults", () => {
       ACCOUNT_DELETION_GRACE: 0,
       DELETION_SWEEP_INTERVAL: 60,
       AUDIT_RETENTION_DAYS: 90,
+      IMPERSONATION_TTL: 1800,
+      ADMIN_MFA_REQUIRED: true,
+      AUDIT_SHOW_ADMIN: false,
+      WEBAUTHN_RP_NAME: "Servauth",
+      WEBAUTHN_ORIGINS: [],
+      WEBAUTHN_STRICT_COUNTER: true,
+      GRAPHQL_ENABLED: true,
+      GRAPHQL_PERSISTED_ONLY: false,
+      GRAPHQL_MAX_DEPTH: 10,
+      GRAPHQL_MAX_ALIASES: 15,
+      GRAPHQL_MAX_COST: 5000,
+      GRAPHQL_MAX_TOKENS: 1000,
+      GRAPHQL_MAX_DIRECTIVES: 10,
+      API_KEYS_PER_USER: 25,
+      API_KEY_MAX_TTL: 365 * 86_400,
+      MACHINE_TOKEN_TTL: 600,
       RATE_LIMIT_STORE: "auto",
       BLOCKLIST_CIDRS: [],
       OTP_LENGTH: 6,
       OTP_TTL: 300,
+      OUTBOX_LEASE_SECONDS: 60,
+      OUTBOX_POLL_SECONDS: 30,
+      OUTBOX_RETENTION_DAYS: 7,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: false,
       OTP_MAX_ATTEMPTS: 5,
       OTP_RESEND_DELAY: 30,
       OTP_MAX_RESENDS: 3,
       OTP_MAX_CREDENTIALS: 3,
       OTP_SIGNUP: false,
       OTP_KEY_ROTATION_DAYS: 30,
+      MFA_POLICY: "optional",
+      MFA_ISSUER: "Servauth",
       rateLimitRules: DEFAULT_RULES,
+      OAUTH_PROVIDERS: [],
+      OAUTH_REDIRECT_ALLOWLIST: [],
+      OAUTH_AUTO_LINK_VERIFIED: false,
+      OAUTH_HTTP_TIMEOUT_MS: 5_000,
+      oauthProviders: [],
     });
   });
 
@@ -171,21 +201,21 @@ describe("DATABASE_URL", () => {
 
 describe("AUTH_SECRET", () => {
   it("is required in production", () => {
-    const error = configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com" });
+    const error = configErrorOf({ NODE_ENV: "production", ...MAIL, APP_URL: "https://auth.example.com" });
     expect(problemVariables(error)).toEqual(["AUTH_SECRET"]);
   });
 
   it("must be at least 32 characters in production", () => {
-    const error = configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET.slice(0, 31) });
+    const error = configErrorOf({ NODE_ENV: "production", ...MAIL, APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET.slice(0, 31) });
     expect(problemVariables(error)).toEqual(["AUTH_SECRET"]);
   });
 
   it("accepts exactly 32 characters in production", () => {
-    expect(parseEnv({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET }).AUTH_SECRET).toBe(SECRET);
+    expect(parseEnv({ NODE_ENV: "production", ...MAIL, APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET }).AUTH_SECRET).toBe(SECRET);
   });
 
   it("an empty AUTH_SECRET in production counts as missing", () => {
-    expect(problemVariables(configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: "" }))).toEqual(["AUTH_SECRET"]);
+    expect(problemVariables(configErrorOf({ NODE_ENV: "production", ...MAIL, APP_URL: "https://auth.example.com", AUTH_SECRET: "" }))).toEqual(["AUTH_SECRET"]);
   });
 
   it("is optional in development and test", () => {
@@ -194,7 +224,7 @@ describe("AUTH_SECRET", () => {
   });
 
   it("never echoes the secret in the error", () => {
-    const error = configErrorOf({ NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: "short-but-secret" });
+    const error = configErrorOf({ NODE_ENV: "production", ...MAIL, APP_URL: "https://auth.example.com", AUTH_SECRET: "short-but-secret" });
     expect(error.message).not.toContain("short-but-secret");
   });
 });
@@ -209,7 +239,7 @@ describe("several problems at once", () => {
       LOG_LEVEL: "loud",
       TRUST_PROXY: "many",
     });
-    const names = ["APP_URL", "AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "TRUST_PROXY"];
+    const names = ["APP_URL", "AUTH_SECRET", "CORS_ORIGINS", "DATABASE_URL", "LOG_LEVEL", "PORT", "SMTP_URL", "TRUST_PROXY"];
     expect(problemVariables(error)).toEqual(names);
     for (const name of names) {
       expect(error.message).toContain(name);
@@ -271,7 +301,7 @@ describe("token lifetimes", () => {
 
 describe("buildConfig", () => {
   it("production: Secure cookies with __Host- / __Secure- names", () => {
-    const config = buildConfig(parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" }), SECRET);
+    const config = buildConfig(parseEnv({ NODE_ENV: "production", ...MAIL, AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" }), SECRET);
     expect(config.isProduction).toBe(true);
     expect(config.cookies.secure).toBe(true);
     expect(config.cookies.sessionName.startsWith("__Host-")).toBe(true);
@@ -431,7 +461,7 @@ describe("one-time code settings", () => {
     const env = parseEnv({ OTP_LENGTH: "10", OTP_TTL: "1", OTP_RESEND_DELAY: "0", OTP_MAX_RESENDS: "0", OTP_SIGNUP: "true" });
     expect(env).toMatchObject({ OTP_LENGTH: 10, OTP_TTL: 1, OTP_RESEND_DELAY: 0, OTP_MAX_RESENDS: 0, OTP_SIGNUP: true });
     expect(buildConfig(env, SECRET).otp.cookieName).toBe("servauth.otp");
-    const production = parseEnv({ NODE_ENV: "production", AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" });
+    const production = parseEnv({ NODE_ENV: "production", ...MAIL, AUTH_SECRET: SECRET, APP_URL: "https://auth.example.com" });
     expect(buildConfig(production, SECRET).otp.cookieName).toBe("__Host-servauth.otp");
   });
 });
@@ -461,5 +491,36 @@ describe("WORKERS", () => {
   it("refuses per-process rate-limit counters with several workers; auto picks the shared PostgreSQL store", () => {
     expect(problemVariables(configErrorOf({ WORKERS: "2", DATABASE_URL: POSTGRES, RATE_LIMIT_STORE: "memory" }))).toEqual(["RATE_LIMIT_STORE"]);
     expect(buildConfig(parseEnv({ WORKERS: "2", DATABASE_URL: POSTGRES }), SECRET).abuse.store).toBe("postgres");
+  });
+});
+
+describe("MAIL_TRANSPORT", () => {
+  const production = { NODE_ENV: "production", APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET };
+  const SMTP_URL = "smtp://mail.example.com:587";
+  const mailOf = (source: Record<string, string>) => buildConfig(parseEnv(source), SECRET).mail;
+
+  it("production without SMTP_URL refuses to start, naming both ways out (mail would put reset links in the log)", () => {
+    const error = configErrorOf(production);
+    expect(problemVariables(error)).toEqual(["SMTP_URL"]);
+    expect(error.message).toContain("MAIL_TRANSPORT=log");
+  });
+
+  it("production with an explicit MAIL_TRANSPORT=log starts and logs mail", () => {
+    expect(mailOf({ ...production, MAIL_TRANSPORT: "log" })).toEqual({ transport: "log", from: "Servauth <no-reply@localhost>" });
+  });
+
+  it("SMTP_URL alone means smtp, in production and development", () => {
+    expect(mailOf({ ...production, SMTP_URL })).toMatchObject({ transport: "smtp", smtpUrl: SMTP_URL });
+    expect(mailOf({ SMTP_URL, MAIL_TRANSPORT: "smtp" })).toMatchObject({ transport: "smtp", smtpUrl: SMTP_URL });
+  });
+
+  it("development without SMTP_URL prints mail", () => {
+    expect(mailOf({}).transport).toBe("log");
+  });
+
+  it("smtp without SMTP_URL, log beside SMTP_URL, and unknown values are refused", () => {
+    expect(configErrorOf({ MAIL_TRANSPORT: "smtp" }).problems).toEqual(["MAIL_TRANSPORT: smtp needs SMTP_URL"]);
+    expect(problemVariables(configErrorOf({ MAIL_TRANSPORT: "log", SMTP_URL }))).toEqual(["MAIL_TRANSPORT"]);
+    expect(problemVariables(configErrorOf({ MAIL_TRANSPORT: "console" }))).toEqual(["MAIL_TRANSPORT"]);
   });
 });

@@ -15,6 +15,13 @@ describe("createLogger", () => {
     expect(line).toMatchObject({ level: 30, msg: "request", requestId: "r1", password: "[redacted]", user: { token: "[redacted]" } });
   });
 
+  it("redacts machine clients' secrets, in either spelling", () => {
+    const { logger, text } = capture(false);
+    logger.info({ clientSecret: "sacs_one", client: { clientSecret: "sacs_two" }, client_secret: "sacs_three", form: { client_secret: "sacs_four" } }, "client");
+    expect(text()).not.toMatch(/sacs_/);
+    expect(JSON.parse(text())).toMatchObject({ clientSecret: "[redacted]", client: { clientSecret: "[redacted]" }, client_secret: "[redacted]", form: { client_secret: "[redacted]" } });
+  });
+
   it("writes human-readable lines when pretty, with the same redaction", () => {
     const { logger, text } = capture(true);
     logger.info({ requestId: "r1", password: "hunter2hunter2" }, "request");

@@ -1,8 +1,11 @@
-import { index, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
 import { timestamps } from "./timestamps.ts";
 import { users } from "./users.ts";
 
-/** Better-Auth's `account` model: one row per way a user signs in; "credential" holds the argon2id hash. */
+/**
+ * Better-Auth's `account` model: one row per way a user signs in; "credential" holds the argon2id hash, every other
+ * provider id is a linked social identity keyed on (provider_id, account_id = the provider's subject).
+ */
 export const accounts = pgTable(
   "accounts",
   {
@@ -19,6 +22,8 @@ export const accounts = pgTable(
     refreshTokenExpiresAt: timestamp("refresh_token_expires_at", { withTimezone: true }),
     scope: text("scope"),
     password: text("password"),
+    /** A linked provider identity: the address the provider gave at the last sign-in (shown to the user, never a key). */
+    email: varchar("email", { length: 255 }),
     ...timestamps,
   },
   (table) => [

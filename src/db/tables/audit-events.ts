@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
@@ -10,6 +11,8 @@ export const auditEvents = pgTable(
     id: uuid("id").primaryKey().defaultRandom(),
     type: text("type").notNull(),
     userId: uuid("user_id"),
+    /** The administrator who acted on `userId`'s account (admin.* events); null for the user's own actions. */
+    actorId: uuid("actor_id"),
     sessionId: uuid("session_id"),
     ipAddress: text("ip_address"),
     userAgent: text("user_agent"),
@@ -17,5 +20,9 @@ export const auditEvents = pgTable(
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index("audit_events_user_id_created_at_idx").on(table.userId, table.createdAt)],
+  (table) => [
+    index("audit_events_user_id_created_at_idx").on(table.userId, table.createdAt),
+    index("audit_events_created_at_id_idx").on(table.createdAt, table.id),
+    index("audit_events_actor_id_created_at_idx").on(table.actorId, table.createdAt).where(sql`${table.actorId} is not null`),
+  ],
 );

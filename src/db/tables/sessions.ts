@@ -1,4 +1,6 @@
-import { index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { index, pgTable, smallint, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import type { AssuranceLevel, AuthMethod } from "../../sessions/assurance.ts";
 import { timestamps } from "./timestamps.ts";
 import { users } from "./users.ts";
 
@@ -19,6 +21,17 @@ export const sessions = pgTable(
     userAgent: text("user_agent"),
     /** Moved forward at most once a minute per session, so validation never writes per request. */
     lastActiveAt: timestamp("last_active_at", { withTimezone: true }).notNull().defaultNow(),
+    /** How the session was authenticated (src/sessions/assurance.ts): RFC 8176 methods in the order used. */
+    amr: text("amr").array().$type<AuthMethod[]>().notNull().default(sql`'{}'::text[]`),
+    /** 1, or 2 once two distinct kinds of factor were proven. */
+    aal: smallint("aal").$type<AssuranceLevel>().notNull().default(1),
+    /** The last proof of a factor (sign-in or re-authentication): what step-up checks against STEP_UP_MAX_AGE. */
+    authTime: timestamp("auth_time", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * Set on a session an administrator opened as this user (src/admin/impersonation.ts): its tokens carry
+     * `act: {sub}` and it can take no sensitive action. The administrator's deletion ends it.
+     */
+    impersonatorId: uuid("impersonator_id").references(() => users.id, { onDelete: "cascade" }),
     ...timestamps,
   },
   (table) => [index("sessions_user_id_created_at_idx").on(table.userId, table.createdAt)],

@@ -10,7 +10,7 @@ export function corsAllowlist(allowedOrigins: ReadonlySet<string>) {
   const allowed = cors({
     origin: (origin) => origin,
     credentials: true,
-    allowMethods: ["GET", "POST", "PUT", "DELETE"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowHeaders: ["Content-Type", "Authorization", "X-Request-Id"],
     exposeHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
     maxAge: 600,

@@ -15,17 +15,24 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  *   attaches an Authorization header on its own. A bearer header does not excuse a cookie, though: else a bogus
  *   "Bearer x" would let /auth/refresh act on the cookie unchecked.
  */
-export function csrfProtection(options: { allowedOrigins: ReadonlySet<string>; cookieNames: string[] }) {
+export function csrfProtection(options: { allowedOrigins: ReadonlySet<string>; cookieNames: string[]; exempt?: (path: string) => boolean }) {
   return createMiddleware<AppEnv>(async (c, next) => {
     if (SAFE_METHODS.has(c.req.method)) return next();
+    // A provider's form-POST callback comes from the provider's origin by design; its flow cookie, state and PKCE
+    // bind it to the browser that started the flow instead (src/oauth/flow-state.ts).
+    if (options.exempt?.(c.req.path) === true) return next();
     const origin = c.req.header("origin");
     if (origin !== undefined) {
-      if (!options.allowedOrigins.has(origin)) throw new AppError("CSRF_REJECTED");
+      if (!options.allowedOrigins.has(origin)) throw new AppError("CSRF_REJECTED", { message: `The Origin ${origin.slice(0, 200)} is not allowed` });
       return next();
     }
     const carriesCookie = options.cookieNames.some((name) => getCookie(c, name) !== undefined);
     if (!carriesCookie) return next();
-    if (c.req.header("sec-fetch-site") !== "same-origin") throw new AppError("CSRF_REJECTED");
+    const site = c.req.header("sec-fetch-site");
+    if (site === undefined) {
+      throw new AppError("CSRF_REJECTED", { message: "A request with a session cookie must carry an Origin header (or Sec-Fetch-Site: same-origin)" });
+    }
+    if (site !== "same-origin") throw new AppError("CSRF_REJECTED", { message: `A cookie-authenticated request must come from the same site; Sec-Fetch-Site was ${site}` });
     return next();
   });
 }

@@ -7,14 +7,17 @@ import { withinTime } from "../../within-time.ts";
  * Answers 503 DEPENDENCY_UNAVAILABLE (Retry-After) when a request has not been answered within `ms`, so no client
  * waits without bound on a dependency that neither answers nor fails. The database timeouts cover a server that is
  * slow or unreachable; this is the last bound, for whatever they miss (a driver that loses a query, as postgres.js
- * did before scripts/patch-postgres.mjs). The handler is not stopped; its late result is dropped.
+ * did before our patch, src/db/postgres-patch.ts). The handler is not stopped; its late result is dropped.
+ *
+ * If at that moment the app is waiting for the request body (a client that declared more than it sends), the wait
+ * is the client's: 408 REQUEST_TIMEOUT, and the connection is closed since the rest of the body may still come.
  */
 export function requestDeadline(ms: number): MiddlewareHandler<AppEnv> {
-  return async (_c, next) => {
-    await withinTime(
-      next(),
-      ms,
-      () => new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, message: `no answer within ${ms} ms` }),
+  return async (c, next) => {
+    await withinTime(next(), ms, () =>
+      c.get("awaitingClient")?.()
+        ? new AppError("REQUEST_TIMEOUT", { headers: { Connection: "close" }, message: `The request body did not arrive within ${ms} ms` })
+        : new AppError("DEPENDENCY_UNAVAILABLE", { retryAfterSeconds: 5, message: `no answer within ${ms} ms` }),
     );
   };
 }

@@ -23,6 +23,7 @@ export function requestLog(logger: Logger) {
       status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       userId: auth?.user.id,
+      ...(auth?.via === "key" ? { apiKeyId: auth.apiKey.id } : {}),
       clientIp: c.get("clientIp"),
     };
     // Client errors are routine (a wrong password); a 5xx is already logged in full by the error handler.

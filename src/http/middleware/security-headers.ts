@@ -10,7 +10,7 @@ import type { AppEnv } from "../app-env.ts";
  * Acrobat policy files) and X-XSS-Protection (a removed XSS filter; OWASP says leave it unset). The one HTML page,
  * /docs, runs no content but Swagger UI's own under its strict CSP.
  */
-const ALWAYS: ReadonlyArray<readonly [string, string]> = [
+export const ALWAYS: ReadonlyArray<readonly [string, string]> = [
   ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
   ["X-Content-Type-Options", "nosniff"],
   ["X-Frame-Options", "DENY"],
@@ -19,7 +19,7 @@ const ALWAYS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Defaults a route may replace: /docs sends a CSP that allows its scripts, its assets and /health may be cached. */
-const DEFAULTS: ReadonlyArray<readonly [string, string]> = [
+export const DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
   // Auth answers carry secrets: nothing is cached unless its route opted in.
   ["Cache-Control", "no-store"],

@@ -1,16 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import type { OwnAuditEvent } from "../../observability/own-audit-trail.ts";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { createRouter } from "../router.ts";
 import { AUTHENTICATED, jsonResponse, problem } from "../schemas.ts";
 
-export type AuditRouteDeps = Pick<Services, "audit"> & { requireAuth: MiddlewareHandler<AppEnv> };
+export type AuditRouteDeps = Pick<Services, "ownAuditTrail"> & { requireAuth: MiddlewareHandler<AppEnv> };
 
 const PAGE_SIZE_DEFAULT = 20;
 const PAGE_SIZE_MAX = 100;
 
-const AuditEventSchema = z
+export const AuditEventSchema = z
   .object({
     id: z.uuid(),
     type: z.string().openapi({ example: "login.succeeded", description: "The event type, e.g. login.succeeded, password.changed, session.revoked" }),
@@ -19,8 +20,16 @@ const AuditEventSchema = z
     ipAddress: z.string().nullable(),
     userAgent: z.string().nullable(),
     payload: z.record(z.string(), z.unknown()).openapi({ description: "Details of the event; never a secret" }),
+    actorId: z.uuid().nullable().optional().openapi({
+      description: "admin.* events: the administrator who acted (only with AUDIT_SHOW_ADMIN=true; otherwise absent, and the event's session, address and user agent, which are the administrator's, are null)",
+    }),
   })
   .openapi("AuditEvent");
+
+/** An event as JSON (dates as ISO strings). */
+export function auditEventJson(event: OwnAuditEvent) {
+  return { ...event, createdAt: event.createdAt.toISOString() };
+}
 
 const listAuditEvents = createRoute({
   method: "get",
@@ -48,29 +57,12 @@ const listAuditEvents = createRoute({
 });
 
 /** GET /auth/audit: what happened to the caller's account (sign-ins, password and email changes, revocations, ...). */
-export function createAuditRoutes({ audit, requireAuth }: AuditRouteDeps) {
+export function createAuditRoutes({ ownAuditTrail, requireAuth }: AuditRouteDeps) {
   const app = createRouter();
   app.use(requireAuth);
   return app.openapi(listAuditEvents, async (c) => {
-    const { user } = c.get("auth");
     const { limit, after } = c.req.valid("query");
-    // One more than asked tells whether a next page exists without a count query.
-    const rows = await audit.listForUser(user.id, { limit: limit + 1, after });
-    const page = rows.slice(0, limit);
-    return c.json(
-      {
-        events: page.map((event) => ({
-          id: event.id,
-          type: event.type,
-          createdAt: event.createdAt.toISOString(),
-          sessionId: event.sessionId,
-          ipAddress: event.ipAddress,
-          userAgent: event.userAgent,
-          payload: event.payload,
-        })),
-        nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
-      },
-      200,
-    );
+    const { events, nextCursor } = await ownAuditTrail.page(c.get("auth").user.id, { limit, after });
+    return c.json({ events: events.map(auditEventJson), nextCursor }, 200);
   });
 }

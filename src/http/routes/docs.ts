@@ -57,7 +57,7 @@ const ASSETS = {
 
 type AssetName = keyof typeof ASSETS;
 
-/** GET /docs: an interactive API reference (Swagger UI) whose assets come from node_modules, never a CDN. */
+/** GET /docs (mounted at the root): an interactive API reference (Swagger UI) whose assets come from node_modules, never a CDN. */
 export function createDocsRoutes() {
   const packageDir = path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
   // Read on first request, not when the app is built: most apps (tests) never serve the page.
@@ -72,13 +72,15 @@ export function createDocsRoutes() {
   };
 
   const app = createRouter();
-  app.get("/", (c) => {
+  app.get("/docs", (c) => {
     c.header("Content-Security-Policy", DOCS_CSP);
     return c.html(PAGE);
   });
-  app.get("/init.js", (c) => c.body(INIT_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
+  // The page's relative links resolve against /docs, so /docs/ is sent there; "../docs" keeps a proxy's path prefix.
+  app.get("/docs/", (c) => c.redirect("../docs", 301));
+  app.get("/docs/init.js", (c) => c.body(INIT_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
   for (const [name, contentType] of Object.entries(ASSETS) as [AssetName, string][]) {
-    app.get(`/${name}`, async (c) =>
+    app.get(`/docs/${name}`, async (c) =>
       c.body(await load(name), 200, { "Content-Type": contentType, "Cache-Control": "public, max-age=3600" }),
     );
   }

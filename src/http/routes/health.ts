@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../router.ts";
 import { AppError } from "../../errors.ts";
-import type { AppEnv } from "../app-env.ts";
 import { jsonResponse, problem } from "../schemas.ts";
 import { withinTime } from "../../within-time.ts";
 
@@ -29,6 +28,11 @@ const ready = createRoute({
               "degraded: revocations from other instances may not be arriving (e.g. Redis is down); meanwhile this " +
               "instance checks every session against the database, so its answers stay correct, only slower",
           }),
+          oauthProviders: z.record(z.string(), z.enum(["ok", "unavailable", "pending"])).optional().openapi({
+            description:
+              "Present when OAUTH_PROVIDERS is set. Each social-login provider's discovery: unavailable if it failed (retried on the next sign-in and on each " +
+              "/ready), pending until the first attempt ends. Reported, not required: the rest of the server works without it",
+          }),
         }),
       }),
       "Ready to serve",
@@ -39,23 +43,29 @@ const ready = createRoute({
 
 const READY_TIMEOUT_MS = 2_000;
 
-export type ReadinessChecks = { pingDatabase(): Promise<void>; isRevocationBusConnected(): boolean };
+export type ReadinessChecks = {
+  pingDatabase(): Promise<void>;
+  isRevocationBusConnected(): boolean;
+  oauthProviders(): Record<string, "ok" | "unavailable" | "pending">;
+};
 
 /**
  * GET /health and /ready for orchestrators. Only the database gates readiness: with the revocation bus down an
  * instance is slower (no session cache) but still correct, and since every instance shares the bus, failing
  * readiness on it would take the whole fleet out of rotation at once over a cache outage.
  */
-export function createHealthRoutes({ pingDatabase, isRevocationBusConnected }: ReadinessChecks) {
+export function createHealthRoutes({ pingDatabase, isRevocationBusConnected, oauthProviders }: ReadinessChecks) {
   return createRouter()
     .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(ready, async (c) => {
       try {
         await withinTime(pingDatabase(), READY_TIMEOUT_MS, () => new Error("database ping timed out"));
       } catch (cause) {
-        throw new AppError("DEPENDENCY_UNAVAILABLE", { headers: { "Retry-After": "5" }, cause });
+        throw new AppError("DEPENDENCY_UNAVAILABLE", { retryAfterSeconds: 5, cause });
       }
       const revocationBus = isRevocationBusConnected() ? ("ok" as const) : ("degraded" as const);
-      return c.json({ status: "ready" as const, checks: { database: "ok" as const, revocationBus } }, 200);
+      const providers = oauthProviders();
+      const social = Object.keys(providers).length > 0 ? { oauthProviders: providers } : {};
+      return c.json({ status: "ready" as const, checks: { database: "ok" as const, revocationBus, ...social } }, 200);
     });
 }

@@ -4,12 +4,12 @@ import type { MiddlewareHandler } from "hono";
 import { toPublicUser } from "../../auth/users.ts";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
-import { auditContext } from "../audit-context.ts";
 import type { CookieJar } from "../cookies.ts";
 import type { RequestLimits } from "../request-limits.ts";
-import { AUTHENTICATED, Email, jsonBody, jsonResponse, PresentedPassword, problem, PublicUserSchema, Username } from "../schemas.ts";
+import { attemptOf } from "../sign-in.ts";
+import { AssuranceFields, assuranceJson, AUTHENTICATED, Email, jsonBody, jsonResponse, PresentedPassword, problem, PublicUserSchema, Username } from "../schemas.ts";
 
-export type MeRouteDeps = Pick<Services, "profile" | "accountDeletion" | "audit"> & {
+export type MeRouteDeps = Pick<Services, "profile" | "accountDeletion"> & {
   cookies: CookieJar;
   requireAuth: MiddlewareHandler<AppEnv>;
   limits: RequestLimits;
@@ -25,7 +25,7 @@ const getMe = createRoute({
     200: jsonResponse(
       z.object({
         user: PublicUserSchema,
-        session: z.object({ id: z.uuid(), createdAt: z.iso.datetime(), expiresAt: z.iso.datetime() }),
+        session: z.object({ id: z.uuid(), createdAt: z.iso.datetime(), expiresAt: z.iso.datetime(), ...AssuranceFields }),
       }),
       "The user and the session this request was authenticated with",
     ),
@@ -42,7 +42,13 @@ const updateMe = createRoute({
   request: {
     body: jsonBody(
       z
-        .object({ username: Username.nullable().optional(), email: Email.optional(), currentPassword: PresentedPassword.optional() })
+        .object({
+          username: Username.nullable().optional(),
+          email: Email.optional(),
+          currentPassword: PresentedPassword.optional().openapi({
+            description: "Required to change the email when the account has a password; without one, a recent authentication is",
+          }),
+        })
         .refine((body) => body.username !== undefined || body.email !== undefined, {
           message: "Give username or email to change",
         }),
@@ -50,10 +56,10 @@ const updateMe = createRoute({
   },
   responses: {
     200: jsonResponse(z.object({ user: PublicUserSchema }), "The updated user; a new email is unverified"),
-    400: problem("VALIDATION_FAILED (changing email requires currentPassword) or INVALID_JSON"),
-    401: problem("UNAUTHENTICATED or INVALID_CREDENTIALS (wrong current password)"),
+    400: problem("VALIDATION_FAILED (changing email requires currentPassword when the account has a password) or INVALID_JSON"),
+    401: problem("UNAUTHENTICATED, INVALID_CREDENTIALS (wrong current password), or STEP_UP_REQUIRED (no password and no recent authentication)"),
     403: problem("CSRF_REJECTED"),
-    409: problem("EMAIL_TAKEN or USERNAME_TAKEN"),
+    409: problem("EMAIL_TAKEN, USERNAME_TAKEN, or PASSWORD_NOT_SET (a password was given but the account has none: leave it out and re-authenticate by code)"),
   },
 });
 
@@ -63,7 +69,15 @@ const deleteMe = createRoute({
   tags: ["account"],
   summary: "Delete the account, its sessions and credentials",
   security: AUTHENTICATED,
-  request: { body: jsonBody(z.object({ password: PresentedPassword })) },
+  request: {
+    body: jsonBody(
+      z.object({
+        password: PresentedPassword.optional().openapi({
+          description: "Required when the account has a password; an account without one needs a recent authentication instead",
+        }),
+      }),
+    ),
+  },
   responses: {
     204: { description: "Deleted; every token of the user stops working at once" },
     202: jsonResponse(
@@ -71,13 +85,14 @@ const deleteMe = createRoute({
       "With ACCOUNT_DELETION_GRACE > 0: scheduled; sessions ended, logins refused, a mail carries a cancel token",
     ),
     400: problem("VALIDATION_FAILED or INVALID_JSON"),
-    401: problem("UNAUTHENTICATED or INVALID_CREDENTIALS (wrong password)"),
+    401: problem("UNAUTHENTICATED, INVALID_CREDENTIALS (wrong password), or STEP_UP_REQUIRED (no password and no recent authentication)"),
     403: problem("CSRF_REJECTED"),
+    409: problem("PASSWORD_NOT_SET (a password was given but the account has none: leave it out and re-authenticate by code), or LAST_ADMIN (the last active administrator: make another one first)"),
   },
 });
 
 /** GET, PUT, DELETE /auth/me. */
-export function createMeRoutes({ profile, accountDeletion, audit, cookies, requireAuth, limits }: MeRouteDeps) {
+export function createMeRoutes({ profile, accountDeletion, cookies, requireAuth, limits }: MeRouteDeps) {
   const app = createRouter();
   app.use(requireAuth);
   return app
@@ -86,34 +101,24 @@ export function createMeRoutes({ profile, accountDeletion, audit, cookies, requi
       return c.json(
         {
           user: toPublicUser(user),
-          session: { id: session.id, createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
+          session: {
+            id: session.id,
+            createdAt: session.createdAt.toISOString(),
+            expiresAt: session.expiresAt.toISOString(),
+            ...assuranceJson(session),
+          },
         },
         200,
       );
     })
     .openapi(updateMe, async (c) => {
-      const { user } = c.get("auth");
-      const change = c.req.valid("json");
-      // Re-authentication is a credential check like a login: same per-account limit.
-      const reauthenticates = change.email !== undefined && change.email !== user.email;
-      if (reauthenticates) await limits.consume(c, "loginAccount", user.email);
-      const updated = await profile.update(user, change);
-      if (reauthenticates) await limits.reset("loginAccount", user.email);
-      const changed = { emailChanged: updated.email !== user.email, usernameChanged: updated.username !== user.username };
-      await audit.record("user.updated", { userId: user.id, payload: changed }, auditContext(c));
+      const updated = await profile.update(c.get("auth"), c.req.valid("json"), attemptOf(c, limits));
       return c.json({ user: toPublicUser(updated) }, 200);
     })
     .openapi(deleteMe, async (c) => {
-      const { user } = c.get("auth");
-      await limits.consume(c, "loginAccount", user.email);
-      const deletesAt = await accountDeletion.request(user, c.req.valid("json").password);
-      await limits.reset("loginAccount", user.email);
+      const deletesAt = await accountDeletion.request(c.get("auth"), c.req.valid("json").password, attemptOf(c, limits));
       cookies.clear(c);
-      if (deletesAt === null) {
-        await audit.record("user.deleted", { userId: user.id }, auditContext(c));
-        return c.body(null, 204);
-      }
-      await audit.record("account.deletion_scheduled", { userId: user.id, payload: { deletesAt } }, auditContext(c));
+      if (deletesAt === null) return c.body(null, 204);
       return c.json({ deletionScheduledAt: deletesAt.toISOString() }, 202);
     });
 }

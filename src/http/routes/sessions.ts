@@ -1,24 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "../../errors.ts";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { auditContext } from "../audit-context.ts";
 import { createRouter } from "../router.ts";
-import { AUTHENTICATED, jsonResponse, problem } from "../schemas.ts";
+import { AUTHENTICATED, jsonResponse, problem, SessionFields, sessionJson } from "../schemas.ts";
 
-export type SessionRouteDeps = Pick<Services, "sessions" | "audit"> & { requireAuth: MiddlewareHandler<AppEnv> };
+export type SessionRouteDeps = Pick<Services, "ownSessions"> & { requireAuth: MiddlewareHandler<AppEnv> };
 
 const SessionSchema = z
-  .object({
-    id: z.uuid(),
-    createdAt: z.iso.datetime(),
-    lastActiveAt: z.iso.datetime(),
-    expiresAt: z.iso.datetime(),
-    ipAddress: z.string().nullable(),
-    userAgent: z.string().nullable(),
-    current: z.boolean().openapi({ description: "This request's own session" }),
-  })
+  .object({ ...SessionFields, current: z.boolean().openapi({ description: "This request's own session" }) })
   .openapi("Session");
 
 const listSessions = createRoute({
@@ -44,7 +35,7 @@ const revokeSession = createRoute({
   responses: {
     204: { description: "Ended; its tokens stop working at once on every instance" },
     401: problem("UNAUTHENTICATED"),
-    403: problem("CSRF_REJECTED"),
+    403: problem("FORBIDDEN (an impersonation session may end itself only), FORBIDDEN_FOR_API_KEY, or CSRF_REJECTED"),
     404: problem("NOT_FOUND: no such session of the caller's"),
   },
 });
@@ -53,51 +44,30 @@ const revokeOtherSessions = createRoute({
   method: "delete",
   path: "/",
   tags: ["sessions"],
-  summary: "End every session of the caller except the current one",
+  summary: "End every session of the caller except the current one (a sensitive action: needs a recent authentication)",
   security: AUTHENTICATED,
   responses: {
     204: { description: "Ended" },
-    401: problem("UNAUTHENTICATED"),
+    401: problem("UNAUTHENTICATED, or STEP_UP_REQUIRED (the last authentication is older than STEP_UP_MAX_AGE: POST /auth/reauthenticate)"),
     403: problem("CSRF_REJECTED"),
   },
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** GET, DELETE /auth/sessions and DELETE /auth/sessions/{id}. */
-export function createSessionRoutes({ sessions, audit, requireAuth }: SessionRouteDeps) {
+export function createSessionRoutes({ ownSessions, requireAuth }: SessionRouteDeps) {
   const app = createRouter();
   app.use(requireAuth);
   return app
     .openapi(listSessions, async (c) => {
-      const { user, session: current } = c.get("auth");
-      const listed = await sessions.list(user.id);
-      return c.json(
-        {
-          sessions: listed.map((session) => ({
-            id: session.id,
-            createdAt: session.createdAt.toISOString(),
-            lastActiveAt: session.lastActiveAt.toISOString(),
-            expiresAt: session.expiresAt.toISOString(),
-            ipAddress: session.ipAddress,
-            userAgent: session.userAgent,
-            current: session.id === current.id,
-          })),
-        },
-        200,
-      );
+      const listed = await ownSessions.list(c.get("auth"));
+      return c.json({ sessions: listed.map((session) => ({ ...sessionJson(session), current: session.current })) }, 200);
     })
     .openapi(revokeSession, async (c) => {
-      const { user } = c.get("auth");
-      const { id } = c.req.valid("param");
-      if (!UUID.test(id) || !(await sessions.revoke(user.id, id))) throw new AppError("NOT_FOUND");
-      await audit.record("session.revoked", { userId: user.id, sessionId: id }, auditContext(c));
+      await ownSessions.revoke(c.get("auth"), c.req.valid("param").id, auditContext(c));
       return c.body(null, 204);
     })
     .openapi(revokeOtherSessions, async (c) => {
-      const { user, session } = c.get("auth");
-      const ended = await sessions.revokeAll(user.id, session.id);
-      for (const sessionId of ended) await audit.record("session.revoked", { userId: user.id, sessionId }, auditContext(c));
+      await ownSessions.revokeOthers(c.get("auth"), auditContext(c));
       return c.body(null, 204);
     });
 }

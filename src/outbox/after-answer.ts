@@ -1,0 +1,24 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+const deferredJobs = new AsyncLocalStorage<Array<() => void>>();
+
+/**
+ * Runs `answer` (a request's handling); jobs passed to `afterAnswer` meanwhile start only once it has settled, so
+ * none of their work (a lookup, an outbox write, a delivery) interleaves with the request's own: a request that
+ * queues one does the same work, and takes the same time, as one that does not.
+ */
+export async function deferringJobsUntilAnswered<T>(answer: () => Promise<T>): Promise<T> {
+  const jobs: Array<() => void> = [];
+  try {
+    return await deferredJobs.run(jobs, answer);
+  } finally {
+    for (const job of jobs) job();
+  }
+}
+
+/** Starts `job` once the current request has its answer; outside a request (CLI, background work), now. */
+export function afterAnswer(job: () => void): void {
+  const jobs = deferredJobs.getStore();
+  if (jobs === undefined) job();
+  else jobs.push(job);
+}

@@ -1,0 +1,54 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import packageJson from "../../package.json" with { type: "json" };
+import { assertPostgresPatched, POSTGRES_PATCH_MARKER } from "../../src/db/postgres-patch.ts";
+
+/**
+ * postgres.js is patched at install (patch-package under npm, patchedDependencies under Bun) and the server checks at
+ * start that the patch is there: a missing patch must stop it with a message that says what to do.
+ * @see https://github.com/porsager/postgres/pull/1209
+ */
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const postgresVersion = packageJson.dependencies.postgres;
+const npmPatch = `patches/npm/postgres+${postgresVersion}.patch`;
+const bunPatch = `patches/bun/postgres@${postgresVersion}.patch`;
+
+describe("the start-up check", () => {
+  let unpatched: string;
+  beforeAll(async () => {
+    unpatched = await mkdtemp(path.join(tmpdir(), "servauth-postgres-patch-"));
+    const installed = await readFile(path.join(ROOT, "node_modules/postgres/src/connection.js"), "utf8");
+    await writeFile(path.join(unpatched, "connection.js"), installed.replaceAll(POSTGRES_PATCH_MARKER, ""));
+  });
+  afterAll(async () => {
+    await rm(unpatched, { recursive: true, force: true });
+  });
+
+  test("passes on the postgres.js this project installs", () => {
+    expect(() => assertPostgresPatched()).not.toThrow();
+  });
+
+  test("refuses an unpatched postgres.js, naming the fix and how to install it", () => {
+    const entry = pathToFileURL(path.join(unpatched, "index.js")).href;
+    expect(() => assertPostgresPatched(entry)).toThrow(/porsager\/postgres#1209.*`npm ci`.*`bun install`/s);
+  });
+});
+
+describe("the patch", () => {
+  test("npm applies it after install and Bun through patchedDependencies, for the postgres version installed", () => {
+    expect(packageJson.scripts.postinstall).toBe("patch-package --patch-dir patches/npm");
+    expect(packageJson.patchedDependencies).toEqual({ [`postgres@${postgresVersion}`]: bunPatch });
+  });
+
+  test("is the same change for both, and adds the line the start-up check looks for", async () => {
+    const forNpm = await readFile(path.join(ROOT, npmPatch), "utf8");
+    const forBun = await readFile(path.join(ROOT, bunPatch), "utf8");
+    // patch-package names files from the project root, Bun from the package's own directory.
+    expect(forNpm.replaceAll(/([ab])\/node_modules\/postgres\//g, "$1/")).toBe(forBun);
+    expect(forBun).toContain(`+    if (!socket) { // ${POSTGRES_PATCH_MARKER}`);
+  });
+});
