@@ -14,7 +14,7 @@ const isGraphqlError = (error: unknown): error is GraphQLError => error instance
 
 /**
  * An AppError as a GraphQL error: `extensions.code` from the catalogue, `extensions.errors` for field errors, and
- * the problem's other members (maxAge, acrValues, until, ...). A request-level refusal (no `path`: nothing ran)
+ * the problem's other members (maxAge, acrValues, until, retryAfterSeconds, ...). A request-level refusal (no `path`: nothing ran)
  * also sets the HTTP status and headers REST would (429 + Retry-After, 401 + WWW-Authenticate); a field's error
  * leaves the response 200, as GraphQL over HTTP has it, with the same code.
  */
@@ -25,6 +25,8 @@ export function toGraphqlError(error: AppError, at?: GraphQLError): GraphQLError
     path: at?.path ?? null,
     extensions: {
       code: error.code,
+      // A field's refusal has no Retry-After header (its response is a 200), so the wait travels with the error.
+      ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
       ...error.extensions,
       ...(error.errors ? { errors: error.errors } : {}),
       ...(requestLevel ? { http: { status: error.status, headers: refusalHeaders(error) } } : {}),

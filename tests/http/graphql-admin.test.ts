@@ -60,6 +60,22 @@ describe("refusals", () => {
     expect(await restCode(await admin("PATCH", `/auth/admin/users/${user.id}`, { roles: ["Not A Role"] }))).toBe("VALIDATION_FAILED");
     expect(codesOf(await graphql(t, `mutation { setUserRoles(id: "${user.id}", roles: ["Not A Role"]) { id } }`, { token: adminToken }))).toEqual(["VALIDATION_FAILED"]);
   });
+
+  it("past RATE_LIMIT_ADMIN_SESSION an admin field is RATE_LIMITED and says when to retry (a 200 has no Retry-After header)", async () => {
+    const limited = await createTestApp({ RATE_LIMIT_ADMIN_SESSION: "2/60" });
+    try {
+      const { accessToken } = await registerAdmin(limited);
+      const query = "{ users { nodes { id } } }";
+      for (let i = 0; i < 2; i += 1) expect((await graphql(limited, query, { token: accessToken })).errors).toBeUndefined();
+      const refused = await graphql(limited, query, { token: accessToken });
+      expect(codesOf(refused)).toEqual(["RATE_LIMITED"]);
+      const retryAfterSeconds = refused.errors?.[0]?.extensions.retryAfterSeconds;
+      expect(retryAfterSeconds).toBeGreaterThan(0);
+      expect(retryAfterSeconds).toBeLessThanOrEqual(60);
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe("reads and changes", () => {
