@@ -41,7 +41,7 @@ describe("lanes: mail never waits behind webhooks", () => {
     let mailDelivered!: (payload: string) => void;
     const mail = new Promise<string>((resolve) => (mailDelivered = resolve));
     const mailChannel: OutboxChannel = { retrySchedule: () => null, deliver: async (message) => (mailDelivered(message.payload), { ok: true }) };
-    const worker = createOutboxWorker({ store, channels: { mail: mailChannel, webhook: hooks.channel }, logger, now: () => new Date(), leaseMs: HOUR_MS, pollMs: HOUR_MS, lanes: { mail: 4, webhook: 4 } });
+    const worker = createOutboxWorker({ store, channels: { mail: mailChannel, webhook: hooks.channel, compose: mailChannel }, logger, now: () => new Date(), leaseMs: HOUR_MS, pollMs: HOUR_MS, lanes: { mail: { size: 4 }, webhook: { size: 4 }, compose: { size: 2 } } });
 
     worker.wake();
     const first = await Promise.race([mail, new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 5_000))]);
@@ -64,7 +64,7 @@ describe("a claim is fenced", () => {
     const stale = heldChannel();
     const counted: Array<[OutboxKind, AttemptResult]> = [];
     const instance = (channel: OutboxChannel) =>
-      createOutboxWorker({ store, channels: { mail: channel, webhook: channel }, logger, now: () => now, leaseMs: 60_000, pollMs: HOUR_MS, lanes: { mail: 1, webhook: 1 }, onAttempt: (kind, result) => void counted.push([kind, result]) });
+      createOutboxWorker({ store, channels: { mail: channel, webhook: channel, compose: channel }, logger, now: () => now, leaseMs: 60_000, pollMs: HOUR_MS, lanes: { mail: { size: 1 }, webhook: { size: 1 }, compose: { size: 1 } }, onAttempt: (kind, result) => void counted.push([kind, result]) });
     const a = instance(stale.channel);
     const b = instance({ retrySchedule: () => 60_000, deliver: async () => ({ ok: true }) });
 

@@ -46,13 +46,13 @@ function workerOn(handle: DatabaseHandle, delivered: string[], batchSize = 5) {
   const channel = recordingChannel(delivered);
   return createOutboxWorker({
     store: createOutboxStore(handle.db),
-    channels: { mail: channel, webhook: channel },
+    channels: { mail: channel, webhook: channel, compose: channel },
     logger,
     now: () => new Date(),
     leaseMs: 60_000,
     // No poll during the test: only claims and wake-ups deliver.
     pollMs: HOUR_MS,
-    lanes: { mail: batchSize, webhook: batchSize },
+    lanes: { mail: { size: batchSize }, webhook: { size: batchSize }, compose: { size: batchSize } },
   });
 }
 
