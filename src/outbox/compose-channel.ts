@@ -21,7 +21,7 @@ export type Composer<I extends Intent> = (intent: I) => Promise<Composition>;
 /** One composer for each intent type of `I`. */
 export type Composers<I extends Intent> = { [T in I["type"]]: Composer<Extract<I, { type: T }>> };
 
-export const sealIntent = (box: SecretBox, intent: Intent): string => box.seal(JSON.stringify(intent));
+export const sealIntent = <I extends Intent>(box: SecretBox, intent: I): string => box.seal(JSON.stringify(intent));
 export const openIntent = (box: SecretBox, sealed: string): Intent => JSON.parse(box.open(sealed)) as Intent;
 
 export type ComposeChannelDeps = {

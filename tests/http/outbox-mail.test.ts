@@ -7,7 +7,7 @@ import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import { users } from "../../src/db/tables/users.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
-import { COMPOSE_BOX_PURPOSE, openIntent } from "../../src/outbox/compose-channel.ts";
+import { COMPOSE_BOX_PURPOSE, openIntent, sealIntent } from "../../src/outbox/compose-channel.ts";
 import { MAIL_BOX_PURPOSE, openMail } from "../../src/outbox/mail-channel.ts";
 import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { asAdmin, registerAdmin } from "../support/admin.ts";
@@ -241,11 +241,13 @@ describe("compose intents (requests whose answer must not tell whether a mail go
 
   it("composed twice (the first worker died before settling), a registration makes one user and one verification mail", async () => {
     const email = `twice-${Date.now()}@example.com`;
-    await t.services.addressRequests.register({ email, password: "correct horse battery staple" }, SYSTEM_AUDIT_CONTEXT);
-    // A worker claims the intent and composes it, then dies before the intent is settled.
+    const passwordHash = await t.services.credentials.hashPassword("correct horse battery staple");
+    const intent = { type: "registration", email, passwordHash, context: SYSTEM_AUDIT_CONTEXT } satisfies AddressIntent;
+    // The row POST /auth/register writes, written here without waking the app's worker...
+    await t.services.outboxStore.add(t.db, [{ kind: "compose", payload: sealIntent(intentBox, intent) }], current);
+    // ...claimed by a worker that composes it and dies before the intent is settled.
     const [claimed] = await t.services.outboxStore.claim(current, 60_000, 10, "compose");
     if (claimed === undefined) throw new Error("no intent");
-    const intent = openIntent(intentBox, claimed.payload) as AddressIntent & { type: "registration" };
     await t.services.addressRequests.composers.registration(intent);
     await t.services.mail.drain();
     expect(mailer.sent).toEqual([]);
