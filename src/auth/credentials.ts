@@ -25,7 +25,7 @@ export type CredentialDeps = {
   now?: () => Date;
 };
 
-/** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
+/** Registration and password checks: the user and its credential account are created in one transaction. */
 export function createCredentialService({ auth, db, checkPassword, requireEmailVerification, now = () => new Date() }: CredentialDeps) {
   // Every login runs it: prepared once, so neither drizzle nor the server builds or plans it again.
   const userWithPasswordHash = db
