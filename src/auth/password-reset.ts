@@ -24,11 +24,13 @@ export type PasswordResetDeps = {
 };
 
 /**
- * Better-Auth's reset flow: a reset token is a verification value under Better-Auth's own `reset-password` purpose
- * (stored hashed, issued here so the mail carrying it can be written where the caller writes it); resetPassword
- * consumes it atomically in the same transaction that sets the new hash and deletes the user's sessions. We publish the revocation so every instance's cache forgets them at once, end
- * the sign-ins waiting for a second factor, whose first factor was the old password, and revoke the user's API
- * keys: a reset is how an account is taken back, and a key made by whoever held it must not outlive that.
+ * Better-Auth's reset flow: a reset token is a verification value under Better-Auth's own `reset-password` purpose,
+ * stored hashed; it is issued here rather than by Better-Auth's requestPasswordReset (which hands the token to a
+ * mail hook) so the caller writes the mail where it must (with a composed intent's settling, or right away).
+ * resetPassword consumes it atomically in the same transaction that sets the new hash and deletes the user's
+ * sessions. We publish the revocation so every instance's cache forgets them at once, end the sign-ins waiting for
+ * a second factor, whose first factor was the old password, and revoke the user's API keys: a reset is how an
+ * account is taken back, and a key made by whoever held it must not outlive that.
  */
 export function createPasswordReset({ auth, bus, tokens, passwordPolicy, mfaChallenges, apiKeys, link, ttlSeconds }: PasswordResetDeps) {
   return {

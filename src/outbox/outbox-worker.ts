@@ -134,6 +134,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
         if (free <= 0 || stopped || channels[kind]?.isReady?.() === false) return;
         // With a per-endpoint cap, one row at a time: a batch could hold several rows of one endpoint.
         const claimed = await store.claim(now(), options.leaseMs, cap === undefined ? free : 1, kind, endpointsAtCap());
+        // Stopped meanwhile (shutdown): what was just claimed is retried after its lease, by whoever runs next.
+        if (stopped) return;
         for (const message of claimed) start(message);
         if (claimed.length === 0 && !wokenMeanwhile) return;
       }
