@@ -266,6 +266,22 @@ describe("compose intents (requests whose answer must not tell whether a mail go
     expect((await t.request("POST", "/auth/verify-email", { token: link })).status).toBe(200);
   });
 
+  it("are purged after OUTBOX_RETENTION_DAYS however they ended: a composed one, and a failed one that no retry could open", async () => {
+    const { account } = await registerUser(t);
+    expect((await t.request("POST", "/auth/forgot-password", { email: account.email })).status).toBe(202);
+    // Sealed under another AUTH_SECRET: it fails at once, for good.
+    const unreadable = createSecretBox("another auth secret, of at least 32 characters", COMPOSE_BOX_PURPOSE);
+    await t.services.outboxStore.add(t.db, [{ kind: "compose", payload: sealIntent(unreadable, { type: "password-reset" }) }], current);
+    await t.services.mail.drain();
+    const settled = await intents();
+    expect(settled.filter((row) => row.status === "failed")).toHaveLength(1);
+    expect(settled.filter((row) => row.status === "pending")).toEqual([]);
+
+    clock.advance(7 * 86_400_000 + 1_000);
+    await t.services.outbox.purgeDelivered();
+    expect(await intents()).toEqual([]);
+  });
+
   it("the shutdown drain gives up on a mail server that never answers, and says so; the mail stays in the outbox", async () => {
     const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
     const hanging = await createTestApp({}, { logger, mailer: { send: () => new Promise(() => {}), close: async () => {} } });
