@@ -3,7 +3,7 @@ import { createRateLimitStore } from "./abuse/create-store.ts";
 import { createLimiter } from "./abuse/limiter.ts";
 import type { RateLimitStore } from "./abuse/rate-limit-store.ts";
 import { createAccountDeletion } from "./auth/account-deletion.ts";
-import { createAddressRequests } from "./auth/address-requests.ts";
+import { type AddressIntent, createAddressRequests } from "./auth/address-requests.ts";
 import { createAuth } from "./auth/better-auth.ts";
 import { loadBreachedList } from "./auth/breached-passwords.ts";
 import { createCredentialService } from "./auth/credentials.ts";
@@ -18,7 +18,6 @@ import { createVerificationTokens } from "./auth/verification-tokens.ts";
 import type { AppConfig } from "./config/config.ts";
 import type { DatabaseHandle } from "./db/client.ts";
 import type { Mailer } from "./delivery/mailer.ts";
-import { mails, tokenLink } from "./delivery/templates.ts";
 import { countActiveSessions } from "./observability/active-sessions.ts";
 import { createAuditLog, SYSTEM_AUDIT_CONTEXT } from "./observability/audit.ts";
 import type { Logger } from "./observability/logger.ts";
@@ -53,7 +52,7 @@ import { createAccountClaim } from "./auth/account-claim.ts";
 import { createAdminServices } from "./admin/admin-services.ts";
 import { findUserById } from "./auth/users.ts";
 import { createOtpKeyBox, loadOtpKeys } from "./otp/otp-keys.ts";
-import { createOtpService } from "./otp/otp-service.ts";
+import { type CodeIntent, createOtpService } from "./otp/otp-service.ts";
 import { createDatabaseSingleUseIds } from "./otp/single-use-ids.ts";
 import { createRedisSingleUseIds } from "./otp/single-use-ids-redis.ts";
 import { createSecretBox } from "./tokens/secret-box.ts";
@@ -95,8 +94,8 @@ const SHORT_LIVED_PURGE_INTERVAL_SECONDS = 600;
 const OUTBOX_PURGE_INTERVAL_SECONDS = 3600;
 const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
 /**
- * Shutdown's wait for mail being composed and deliveries in flight: with the server's own drain, well inside the
- * 30 s orchestrators commonly allow after SIGTERM. What is written waits in the outbox for the next start.
+ * Shutdown's wait for intents being composed and deliveries in flight: with the server's own drain, well inside the
+ * 30 s orchestrators commonly allow after SIGTERM. What is not done waits in the outbox for the next start.
  */
 const MAIL_DRAIN_TIMEOUT_MS = 5_000;
 
@@ -127,17 +126,9 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     mailRetry,
     channels: { webhook: createWebhookChannel({ db, box: webhookBox, audit, allowInternal: config.outbox.allowPrivateNetworks, now: clock }) },
     onAttempt: metrics.countOutboxAttempt,
-    onComposeDropped: metrics.countMailComposeDropped,
   });
   const { mail } = outbox;
-  const auth = createAuth({
-    db,
-    config,
-    hasher,
-    logger,
-    onPasswordResetRequested: (email, token) =>
-      mail.enqueue(mails.passwordReset(email, tokenLink(config.links.resetPassword, token), config.account.resetTokenTtlSeconds)),
-  });
+  const auth = createAuth({ db, config, hasher, logger });
   const passwordPolicy = createPasswordPolicy({
     minLength: config.passwords.minLength,
     isCommon: async (password) => (await loadBreachedList()).has(password),
@@ -175,7 +166,16 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     now: clock,
     policy: { maxPerUser: config.machine.apiKeysPerUser, maxTtlSeconds: config.machine.apiKeyMaxTtlSeconds, usageResolutionSeconds: config.tokens.activityResolutionSeconds },
   });
-  const passwordReset = createPasswordReset(auth, bus, passwordPolicy, mfaChallenges, apiKeys);
+  const passwordReset = createPasswordReset({
+    auth,
+    bus,
+    tokens,
+    passwordPolicy,
+    mfaChallenges,
+    apiKeys,
+    link: config.links.resetPassword,
+    ttlSeconds: config.account.resetTokenTtlSeconds,
+  });
   const addressRequests = createAddressRequests({ db, credentials, emailVerification, passwordReset, audit, mail });
   const otpKeys = await loadOtpKeys(
     database,
@@ -188,6 +188,8 @@ export async function createServices({ config, database, bus, hasher, logger, ma
   const otpIds = config.redisUrl !== null ? createRedisSingleUseIds(config.redisUrl) : createDatabaseSingleUseIds(db);
   const accountClaims = createAccountClaim(db, bus);
   const otp = createOtpService({ db, config: config.otp, authSecret: config.authSecret, keys: otpKeys, ids: otpIds, mail });
+  // Until now the compose lane claimed nothing: intents left by a crash are composed from here on.
+  outbox.composeWith<AddressIntent | CodeIntent>({ ...addressRequests.composers, ...otp.composers });
   const factors = createFactorStore(db);
   const emailCodes = createEmailCodes({ config: config.otp, authSecret: config.authSecret, mail, now: clock });
   // TOTP secrets are sealed at rest in the same AES-256-GCM box as signing and OTP keys, under their own derived key.

@@ -23,7 +23,7 @@ export type AdminUsersDeps = {
   db: Database;
   bus: RevocationBus;
   registration: Pick<Registration, "register">;
-  passwordReset: Pick<PasswordReset, "request">;
+  passwordReset: Pick<PasswordReset, "message">;
   tokens: VerificationTokens;
   mail: MailOutbox;
   audit: Pick<AuditLog, "recordOrFail">;
@@ -156,7 +156,7 @@ export function createAdminUsers(deps: AdminUsersDeps) {
     /** Mails the user a password-reset link, as POST /auth/forgot-password would. */
     async sendPasswordReset(userId: string, actor: Actor): Promise<void> {
       const user = await findUser(db, userId);
-      await deps.passwordReset.request(user.email);
+      await deps.mail.enqueue(await deps.passwordReset.message(user));
       await record("admin.password_reset_sent", userId, actor);
     },
   };

@@ -1,14 +1,12 @@
 import { asc, eq } from "drizzle-orm";
 import type { UserRow } from "../auth/users.ts";
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { users } from "../db/tables/users.ts";
 import { AppError } from "../errors.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import { endImpersonationsBy, publishEnded } from "./impersonations-by.ts";
 import { isUuid } from "./user-directory.ts";
 import { activeAdminCondition } from "./user-status.ts";
-
-export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /** A change to one user, made inside the guard's transaction. */
 export type GuardedChange<T> = {

@@ -1,7 +1,7 @@
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import { endImpersonationsBy, publishEnded } from "../admin/impersonations-by.ts";
-import { changeGuardingLastAdmin, type Transaction } from "../admin/last-admin-guard.ts";
-import type { Database } from "../db/client.ts";
+import { changeGuardingLastAdmin } from "../admin/last-admin-guard.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { users } from "../db/tables/users.ts";
 import type { MailOutbox } from "../outbox/mail-outbox.ts";
 import { mails, tokenLink } from "../delivery/templates.ts";

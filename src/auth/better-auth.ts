@@ -12,8 +12,6 @@ export type AuthDeps = {
   config: AppConfig;
   hasher: PasswordHasher;
   logger: Logger;
-  /** Hands a password-reset token to the mail queue; must not block (the answer must not reveal the account). */
-  onPasswordResetRequested: (email: string, token: string) => Promise<void>;
 };
 
 /**
@@ -21,7 +19,7 @@ export type AuthDeps = {
  * Its HTTP handler is never mounted (see DESIGN.md section 1); Servauth calls `auth.api.*` and its context.
  * Sessions are created by Servauth, not here, because Better-Auth stores session tokens in plaintext.
  */
-export function createAuth({ db, config, hasher, logger, onPasswordResetRequested }: AuthDeps) {
+export function createAuth({ db, config, hasher, logger }: AuthDeps) {
   return betterAuth({
     appName: "Servauth",
     baseURL: config.appUrl,
@@ -42,10 +40,9 @@ export function createAuth({ db, config, hasher, logger, onPasswordResetRequeste
         hash: (password) => hasher.hash(password),
         verify: ({ hash, password }) => hasher.verify(hash, password),
       },
-      resetPasswordTokenExpiresIn: config.account.resetTokenTtlSeconds,
+      // Reset tokens are issued by src/auth/password-reset.ts (RESET_TOKEN_TTL); only their use is Better-Auth's.
       // The sessions are deleted in the transaction that sets the new hash (the revocation is then published).
       revokeSessionsOnPasswordReset: true,
-      sendResetPassword: async ({ user, token }) => onPasswordResetRequested(user.email, token),
     },
     user: {
       modelName: "users",

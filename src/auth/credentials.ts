@@ -7,7 +7,7 @@ import { assertNotBanned } from "../admin/bans.ts";
 import { AppError } from "../errors.ts";
 import type { Auth } from "./better-auth.ts";
 import type { PasswordChecker } from "./password.ts";
-import { findUserByEmail, findUserById, isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
+import { findUserById, isEmailTaken, isUsernameTaken, type UserRow } from "./users.ts";
 
 export type NewUserInput = { email: string; password: string; username?: string | undefined };
 
@@ -25,7 +25,7 @@ export type CredentialDeps = {
   now?: () => Date;
 };
 
-/** Registration and password checks: Better-Auth creates the user and its credential account in one transaction. */
+/** Registration and password checks: the user and its credential account are created in one transaction. */
 export function createCredentialService({ auth, db, checkPassword, requireEmailVerification, now = () => new Date() }: CredentialDeps) {
   // Every login runs it: prepared once, so neither drizzle nor the server builds or plans it again.
   const userWithPasswordHash = db
@@ -42,24 +42,10 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
     return null;
   }
 
-  /**
-   * A taken email when it must not show: the owner, after the argon2 work a real sign-up does. The caller runs this
-   * off the request's time (address-requests.ts); equal work keeps the server's load from telling either.
-   */
-  async function concealedConflict(input: NewUserInput): Promise<Registration> {
-    await checkPassword(undefined, input.password);
-    const owner = await findUserByEmail(db, input.email);
-    if (owner === undefined) throw new AppError("EMAIL_TAKEN");
-    return { status: "email-taken", owner };
-  }
-
-  type Created = Extract<Registration, { status: "created" }>;
-
-  /** Better-Auth creates the user; `onTakenEmail` decides what a taken email becomes. */
-  async function create<T>(input: NewUserInput, onTakenEmail: () => Promise<T>): Promise<Created | T> {
+  /** Better-Auth creates the user; a taken username or email is USERNAME_TAKEN or EMAIL_TAKEN. */
+  async function create(input: NewUserInput): Promise<UserRow> {
     // Checked first so the common conflict costs no argon2 hash; the unique indexes settle races below.
     const conflict = await conflictOf(input.email, input.username);
-    if (conflict?.code === "EMAIL_TAKEN") return onTakenEmail();
     if (conflict) throw conflict;
     let createdId: string;
     try {
@@ -72,15 +58,13 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
       // stored), so it is a 503, never read as the race below, which would answer this request's own user as taken.
       if (isDatabaseUnavailable(error)) throw error;
       // A concurrent registration won the unique index; Better-Auth reports it as a generic failure.
-      const raced = await conflictOf(input.email, input.username);
-      if (raced?.code === "EMAIL_TAKEN") return onTakenEmail();
-      throw raced ?? error;
+      throw (await conflictOf(input.email, input.username)) ?? error;
     }
     const created = await findUserById(db, createdId);
     // With autoSignIn off, Better-Auth answers a duplicate that slipped past our check (a race) with a synthetic
     // user that was never stored; the email is taken.
-    if (created === undefined) return onTakenEmail();
-    return { status: "created", user: created };
+    if (created === undefined) throw new AppError("EMAIL_TAKEN");
+    return created;
   }
 
   /** The user's argon2 hash; undefined when the user has no password (passwordless, or claimed: account-claim.ts). */
@@ -111,18 +95,31 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
 
   return {
     /** Creates the user; a taken username or email is USERNAME_TAKEN or EMAIL_TAKEN. */
-    async register(input: NewUserInput): Promise<UserRow> {
-      const created = await create(input, () => Promise.reject(new AppError("EMAIL_TAKEN")));
-      return created.user;
+    register: create,
+
+    /** The password's argon2id hash, by the hasher Better-Auth stores (a registration hashes on the request's time). */
+    async hashPassword(password: string): Promise<string> {
+      return (await auth.$context).password.hash(password);
     },
 
     /**
-     * REQUIRE_EMAIL_VERIFICATION's registration: nobody is signed in by registering, so the answer can hide that an
-     * address has an account. A taken email comes back as `email-taken` with its owner, for the caller to answer as
-     * if created and to tell the owner; a taken username is still USERNAME_TAKEN.
+     * REQUIRE_EMAIL_VERIFICATION's registration, made after the answer from a hash made on the request's time (so
+     * no plaintext password waits anywhere): the user and its credential account in one transaction, as Better-Auth's
+     * sign-up makes them, whose API takes only a plaintext password. A taken email comes back as `email-taken` with
+     * its owner, for the caller to tell the owner. An account holding this very hash was made by an earlier run of
+     * the same registration (argon2's salt makes the hash unique to it; a retried compose): `created`, again.
      */
-    registerConcealingTakenEmail(input: NewUserInput): Promise<Registration> {
-      return create(input, () => concealedConflict(input));
+    async registerWithPasswordHash(email: string, passwordHash: string): Promise<Registration> {
+      const created = await db.transaction(async (tx) => {
+        const [user] = await tx.insert(users).values({ email }).onConflictDoNothing({ target: users.email }).returning();
+        if (user !== undefined) await tx.insert(accounts).values({ userId: user.id, providerId: "credential", accountId: user.id, password: passwordHash });
+        return user;
+      });
+      if (created !== undefined) return { status: "created", user: created };
+      const [found] = await userWithPasswordHash.execute({ email });
+      // Deleted since the insert found it: the next attempt registers the address.
+      if (found === undefined) throw new Error("the account that holds the address is gone; retry");
+      return found.passwordHash === passwordHash ? { status: "created", user: found.user } : { status: "email-taken", owner: found.user };
     },
 
     /**

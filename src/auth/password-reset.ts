@@ -1,4 +1,6 @@
 import { isAPIError } from "better-auth/api";
+import type { MailMessage } from "../delivery/mailer.ts";
+import { mails, tokenLink } from "../delivery/templates.ts";
 import { AppError } from "../errors.ts";
 import type { ApiKeys } from "../machine/api-keys.ts";
 import type { MfaChallenges } from "../mfa/mfa-challenges.ts";
@@ -6,25 +8,36 @@ import type { AuditContext } from "../observability/audit.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import type { Auth } from "./better-auth.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
+import type { UserRow } from "./users.ts";
+import type { VerificationTokens } from "./verification-tokens.ts";
+
+export type PasswordResetDeps = {
+  auth: Auth;
+  bus: RevocationBus;
+  tokens: VerificationTokens;
+  passwordPolicy: PasswordPolicy;
+  mfaChallenges: Pick<MfaChallenges, "revokeAll">;
+  apiKeys: Pick<ApiKeys, "revokeAllFor">;
+  /** The link template, "{token}" where the token goes. */
+  link: string;
+  ttlSeconds: number;
+};
 
 /**
- * Better-Auth's reset flow: requestPasswordReset stores a hashed single-use token and hands it to the mail hook
- * configured in createAuth; resetPassword consumes it atomically in the same transaction that sets the new hash
- * and deletes the user's sessions. We publish the revocation so every instance's cache forgets them at once, end
- * the sign-ins waiting for a second factor, whose first factor was the old password, and revoke the user's API
- * keys: a reset is how an account is taken back, and a key made by whoever held it must not outlive that.
+ * Better-Auth's reset flow: a reset token is a verification value under Better-Auth's own `reset-password` purpose,
+ * stored hashed; it is issued here rather than by Better-Auth's requestPasswordReset (which hands the token to a
+ * mail hook) so the caller writes the mail where it must (with a composed intent's settling, or right away).
+ * resetPassword consumes it atomically in the same transaction that sets the new hash and deletes the user's
+ * sessions. We publish the revocation so every instance's cache forgets them at once, end the sign-ins waiting for
+ * a second factor, whose first factor was the old password, and revoke the user's API keys: a reset is how an
+ * account is taken back, and a key made by whoever held it must not outlive that.
  */
-export function createPasswordReset(
-  auth: Auth,
-  bus: RevocationBus,
-  passwordPolicy: PasswordPolicy,
-  mfaChallenges: Pick<MfaChallenges, "revokeAll">,
-  apiKeys: Pick<ApiKeys, "revokeAllFor">,
-) {
+export function createPasswordReset({ auth, bus, tokens, passwordPolicy, mfaChallenges, apiKeys, link, ttlSeconds }: PasswordResetDeps) {
   return {
-    /** Answers the same whether or not the email is known; the mail goes out in the background. */
-    async request(email: string): Promise<void> {
-      await auth.api.requestPasswordReset({ body: { email } });
+    /** The reset mail for the user's address, with a newly issued token. */
+    async message(user: Pick<UserRow, "id" | "email">): Promise<MailMessage> {
+      const token = await tokens.issue("reset-password", user.id, ttlSeconds);
+      return mails.passwordReset(user.email, tokenLink(link, token), ttlSeconds);
     },
 
     /**

@@ -12,6 +12,8 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import { type Schema, schema } from "./schema.ts";
 
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+/** What `db.transaction` hands its callback: statements run through it commit or roll back together. */
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 export type DatabaseHandle = {
   db: Database;

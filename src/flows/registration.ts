@@ -53,7 +53,7 @@ export function createRegistration(deps: RegistrationDeps) {
       await attempt.limits.consume("registerIp", attempt.audit.ipAddress);
       if (deps.requireEmailVerification) {
         await assertAcceptable(input);
-        addressRequests.register(input, attempt.audit);
+        await addressRequests.register(input, attempt.audit);
         return null;
       }
       const user = await register(input);

@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { refusingBadData } from "../db/errors.ts";
 import { auditEvents } from "../db/tables/audit-events.ts";
 import { webhookEventsOf } from "../webhooks/webhook-events.ts";
@@ -126,7 +126,7 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       requestId: sql.placeholder("requestId"),
     })
     .prepare("audit_event_insert");
-  const write = async (type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> => {
+  const write = async (type: AuditEventType, event: AuditEvent, context: AuditContext, tx?: Transaction): Promise<void> => {
     const row = {
       type,
       userId: event.userId ?? null,
@@ -140,13 +140,13 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
     const at = now();
     const webhooks = webhookEventsOf(type, { ...event, actorId: row.actorId }, row.sessionId, at);
     if (webhooks.length === 0) {
-      await insert.execute(row);
+      await (tx === undefined ? insert.execute(row) : tx.insert(auditEvents).values(row));
       return;
     }
     // One statement: the audit row (a data-modifying CTE runs whether or not it is referenced) and a delivery per
     // event type and subscribed endpoint. No endpoint subscribed: no delivery, and nobody is woken.
     const events = JSON.stringify(webhooks.map((webhook) => ({ type: webhook.type, body: JSON.stringify(webhook) })));
-    const result = await db.execute(sql`
+    const result = await (tx ?? db).execute(sql`
       with audit as (
         insert into audit_events (type, user_id, actor_id, session_id, payload, ip_address, user_agent, request_id)
         values (${row.type}, ${row.userId}, ${row.actorId}, ${row.sessionId}, ${JSON.stringify(row.payload)}::jsonb, ${row.ipAddress}, ${row.userAgent}, ${row.requestId})
@@ -179,6 +179,15 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
     async recordOrFail(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
       countEvent(type);
       await write(type, event, context);
+    },
+
+    /**
+     * In the caller's transaction (a composed intent's, src/outbox/compose-channel.ts): the event exists exactly
+     * when the rest of it commits, and a failed write fails the transaction.
+     */
+    async recordIn(tx: Transaction, type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
+      countEvent(type);
+      await write(type, event, context, tx);
     },
 
     /**

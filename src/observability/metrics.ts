@@ -44,20 +44,15 @@ export function createMetrics(deps: MetricsDeps) {
     labelNames: ["type"] as const,
     registers: [registry],
   });
-  const mailComposeDropped = new Counter({
-    name: "servauth_mail_compose_dropped_total",
-    help: "Background mail jobs (registration, verification, password reset, one-time codes) dropped because the compose queue was full",
-    registers: [registry],
-  });
   const outboxAttempts = new Counter({
     name: "servauth_outbox_attempts_total",
-    help: "Delivery attempts of mail and webhooks, by result: delivered, retry (failed, will be retried), failed (retries exhausted, or the receiver said it is gone)",
+    help: "Outbox attempts (mail, webhook, compose), by result: delivered (composed, for an intent), retry (failed, will be retried), failed (retries exhausted, or the receiver said it is gone)",
     labelNames: ["kind", "result"] as const,
     registers: [registry],
   });
   new Gauge({
     name: "servauth_outbox_messages",
-    help: "Outbox rows by kind (mail, webhook) and status: pending (waiting or being retried), failed (given up on, listed by the admin API); NaN when the database did not answer",
+    help: "Outbox rows by kind (mail, webhook, compose) and status: pending (waiting or being retried), failed (given up on; mail and webhooks listed by the admin API); NaN when the database did not answer",
     labelNames: ["kind", "status"] as const,
     registers: [registry],
     // Rows every worker shares: the same figure from each.
@@ -124,9 +119,6 @@ export function createMetrics(deps: MetricsDeps) {
     },
     countSecurityEvent(type: string): void {
       securityEvents.inc({ type });
-    },
-    countMailComposeDropped(): void {
-      mailComposeDropped.inc();
     },
     countOutboxAttempt(kind: string, result: string): void {
       outboxAttempts.inc({ kind, result });

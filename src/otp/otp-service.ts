@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { findUserByEmail } from "../auth/users.ts";
 import type { OtpConfig } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
+import type { Composers } from "../outbox/compose-channel.ts";
 import type { MailOutbox } from "../outbox/mail-outbox.ts";
 import { mails } from "../delivery/templates.ts";
 import { AppError } from "../errors.ts";
@@ -52,13 +53,16 @@ export function wrongCode(next: Pick<IssuedChallenge, "challenge" | "state">, at
   return new AppError("OTP_INVALID_CODE", { nextChallenge, extensions: { ...extensions, attemptsLeft } });
 }
 
+/** A code to mail, as the outbox keeps it until composed (sealed: it holds the code); `send` false: no mail. */
+export type CodeIntent = { type: "one-time-code"; to: string; code: string; purpose: OtpPurpose; send: boolean };
+
 export type OtpServiceDeps = {
   db: Database;
   config: OtpConfig;
   authSecret: string;
   keys: OtpKeyStore;
   ids: SingleUseIds;
-  mail: MailOutbox;
+  mail: Pick<MailOutbox, "compose">;
 };
 
 /**
@@ -82,16 +86,20 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
   }
 
   /**
-   * Mails the code, in the background (the answer's timing does not depend on it). A sign-in code goes only to an
-   * address with an account, or to any address with OTP_SIGNUP; otherwise nothing is sent and the challenge can
-   * never be passed. Returns whether a code was sent.
+   * Mails the code, through the outbox's compose lane (the answer's timing does not depend on it). A sign-in code
+   * goes only to an address with an account, or to any address with OTP_SIGNUP; otherwise nothing is sent and the
+   * challenge can never be passed. Returns whether a code was sent.
    */
   async function deliver(purpose: OtpPurpose, to: string, code: string): Promise<boolean> {
     const send = purpose !== "sign-in" || config.signUp || (await findUserByEmail(db, to)) !== undefined;
-    // Queued alike whether or not a code goes out, so the request's own work does not depend on the account.
-    mail.compose(async () => (send ? mails.oneTimeCode(to, code, purpose, config.ttlSeconds) : null));
+    // Written alike whether or not a code goes out, so the request's own work does not depend on the account.
+    await mail.compose<CodeIntent>({ type: "one-time-code", to, code, purpose, send });
     return send;
   }
+
+  const composers: Composers<CodeIntent> = {
+    "one-time-code": async ({ to, code, purpose, send }) => ({ mail: send ? mails.oneTimeCode(to, code, purpose, config.ttlSeconds) : null }),
+  };
 
   /** Registers a fresh single-use id for the state and seals it. */
   async function issue(state: Omit<ChallengeState, "id">): Promise<IssuedChallenge> {
@@ -217,6 +225,8 @@ export function createOtpService({ db, config, authSecret, keys, ids, mail }: Ot
     reissue: (state: ChallengeState) => issue(state),
 
     purgeExpired: () => ids.purgeExpired(),
+
+    composers,
   };
 }
 

@@ -4,8 +4,8 @@ const deferredJobs = new AsyncLocalStorage<Array<() => void>>();
 
 /**
  * Runs `answer` (a request's handling); jobs passed to `afterAnswer` meanwhile start only once it has settled, so
- * none of their work (a lookup, an outbox write, a delivery) interleaves with the request's own: a request that
- * queues one does the same work, and takes the same time, as one that does not.
+ * none of the work they set off (waking the outbox worker, whose compose lane then looks the address up) interleaves
+ * with the request's own: the request's work and time are the same whatever that work turns out to be.
  */
 export async function deferringJobsUntilAnswered<T>(answer: () => Promise<T>): Promise<T> {
   const jobs: Array<() => void> = [];

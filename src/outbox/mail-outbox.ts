@@ -1,34 +1,25 @@
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import type { MailMessage } from "../delivery/mailer.ts";
-import { AppError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { SecretBox } from "../tokens/secret-box.ts";
 import { withinTime } from "../within-time.ts";
 import { afterAnswer } from "./after-answer.ts";
+import { type Intent, sealIntent } from "./compose-channel.ts";
 import { sealMail } from "./mail-channel.ts";
 import type { Executor, OutboxStore } from "./outbox-store.ts";
 import type { OutboxWorker } from "./outbox-worker.ts";
-
-type Build = () => Promise<MailMessage | null>;
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 export type MailOutboxOptions = {
   db: Database;
   store: OutboxStore;
   box: SecretBox;
+  /** Seals compose intents. */
+  intentBox: SecretBox;
   worker: Pick<OutboxWorker, "runUntilIdle">;
   /** Tells this instance's worker, and the others', that a row was written. */
   wake: () => void;
   logger: Logger;
   now: () => Date;
-  /**
-   * Bounds on `compose` jobs, which may be costly (a registration hashes a password): at most `running` at once, so
-   * a flood of them cannot starve the requests that answer (logins hash too), and at most `waiting` behind those.
-   * A job past both is dropped: the flood costs the flooder's mail, not everyone's latency.
-   */
-  compose: { running: number; waiting: number };
-  /** Told of each dropped job (a metric). */
-  onComposeDropped?: () => void;
 };
 
 /**
@@ -37,55 +28,26 @@ export type MailOutboxOptions = {
  * with backoff, in this instance or another, even after a restart. Sending never happens on the request's time.
  */
 export function createMailOutbox(options: MailOutboxOptions) {
-  const { store, box, logger } = options;
-  const composing = new Set<Promise<void>>();
-  const waiting: Build[] = [];
-  let running = 0;
+  const { store, box } = options;
 
   async function write(executor: Executor, message: MailMessage): Promise<void> {
     await store.add(executor, [{ kind: "mail", payload: sealMail(box, message) }], options.now());
   }
 
-  /**
-   * Builds the mail once (it may write a token) and writes it to the outbox. Null: no mail is due. Nothing is
-   * durable before the build finishes: a crash in between loses this mail, like the request it answers for.
-   */
-  async function composeThenEnqueue(build: Build) {
-    let message: MailMessage | null;
-    try {
-      message = await build();
-    } catch (error) {
-      // An AppError is an outcome the request could have had (two registrations racing for one username): expected,
-      // and the caller was told nothing either way. Anything else is a fault.
-      if (error instanceof AppError) logger.info({ code: error.code }, "mail not composed; nothing was sent");
-      else logger.error({ err: error }, "mail not composed; nothing was sent");
-      return;
-    }
-    if (message === null) return;
-    try {
-      await write(options.db, message);
-      options.wake();
-    } catch (error) {
-      logger.error({ err: error, subject: message.subject }, "composed mail not written to the outbox; nothing will be sent");
-    }
-  }
-
-  function start(build: Build) {
-    running++;
-    const job = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => composeThenEnqueue(build))
-      .finally(() => {
-        composing.delete(job);
-        running--;
-        // Started before this job leaves `composing`, so drain() never sees an empty set while work waits.
-        const next = waiting.shift();
-        if (next !== undefined) start(next);
-      });
-    composing.add(job);
-  }
+  /** The wake-up a request set off for once it has its answer; drain() waits for it, so none is left to come. */
+  let wakeAfterAnswer: Promise<void> | null = null;
+  const scheduleWake = () => {
+    wakeAfterAnswer ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        wakeAfterAnswer = null;
+        options.wake();
+        resolve();
+      }),
+    );
+  };
 
   async function drain(): Promise<void> {
-    while (composing.size > 0) await Promise.all([...composing]);
+    await wakeAfterAnswer;
     await options.worker.runUntilIdle();
   }
 
@@ -100,20 +62,16 @@ export function createMailOutbox(options: MailOutboxOptions) {
       if (tx === undefined) options.wake();
     },
     /**
-     * For a request whose answer must not tell whether the address has an account: everything the address
-     * decides (the lookup, a token, whether a mail goes out at all, the outbox write) runs after the answer (once
-     * the request's handling has settled, see after-answer.ts, then from a later turn of the event loop), so the
-     * request does the same work for every address (queueing or dropping does not depend on the address either).
+     * For a request whose answer must not tell whether the address has an account: writes the request as a sealed
+     * intent, one row alike for every address, and nothing else. Everything the address decides (the lookup, a
+     * token, an audit event, whether a mail goes out at all) is done by the outbox's compose lane
+     * (compose-channel.ts), in this instance or another, after a restart too. The worker is woken once the request
+     * has its answer (after-answer.ts) and from a later turn of the event loop, so none of that work interleaves
+     * with the request's own.
      */
-    compose(build: Build): void {
-      afterAnswer(() => {
-        if (running < options.compose.running) start(build);
-        else if (waiting.length < options.compose.waiting) waiting.push(build);
-        else {
-          logger.warn({ running, waiting: waiting.length }, "mail not composed; the compose queue is full, job dropped");
-          options.onComposeDropped?.();
-        }
-      });
+    async compose<I extends Intent>(intent: I): Promise<void> {
+      await store.add(options.db, [{ kind: "compose", payload: sealIntent(options.intentBox, intent) }], options.now());
+      afterAnswer(scheduleWake);
     },
     /** After a transaction that enqueued through `tx` commits: deliver now rather than at the next poll. */
     wake(): void {
@@ -125,14 +83,14 @@ export function createMailOutbox(options: MailOutboxOptions) {
       options.wake();
       return result;
     },
-    /** Resolves when every compose job has finished and nothing in the outbox is due now. */
+    /** Resolves when nothing in the outbox is due now: intents composed, their mail and all other mail sent. */
     drain,
-    /** drain() for at most `ms` (shutdown): what is still composing is abandoned, and said so; written rows wait in the outbox. */
+    /** drain() for at most `ms` (shutdown): what is still in flight is left to its lease, and said so. */
     async drainWithin(ms: number): Promise<void> {
       try {
         await withinTime(drain(), ms, () => new Error("mail drain timed out"));
       } catch {
-        logger.warn({ composing: composing.size + waiting.length, timeoutMs: ms }, "mail still composing or sending at shutdown; written mail waits in the outbox");
+        options.logger.warn({ timeoutMs: ms }, "mail still composing or sending at shutdown; what is written waits in the outbox");
       }
     },
   };

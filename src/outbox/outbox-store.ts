@@ -1,8 +1,9 @@
-import { and, asc, count, eq, inArray, lt, lte, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import { and, asc, count, eq, inArray, isNull, lt, lte, notInArray, or, sql } from "drizzle-orm";
+import type { Database, Transaction } from "../db/client.ts";
 import { outboxAttempts, outboxMessages } from "../db/tables/outbox.ts";
 
-export type OutboxKind = "mail" | "webhook";
+/** mail and webhook are deliveries; compose is an intent that becomes mail (src/outbox/compose-channel.ts). */
+export type OutboxKind = "mail" | "webhook" | "compose";
 export type OutboxMessage = typeof outboxMessages.$inferSelect;
 /** The database or a transaction of it: a row written through a caller's transaction commits with its change. */
 export type Executor = Pick<Database, "insert">;
@@ -17,8 +18,8 @@ export type AttemptRecord = { messageId: string; attempt: number; startedAt: Dat
  * nobody else claims it while it is being delivered and anybody may once the lease ends (its worker died).
  */
 export function createOutboxStore(db: Database) {
-  async function settle(claim: Claim, change: Partial<typeof outboxMessages.$inferInsert>): Promise<boolean> {
-    const rows = await db
+  async function settle(claim: Claim, change: Partial<typeof outboxMessages.$inferInsert>, executor: Pick<Database, "update"> = db): Promise<boolean> {
+    const rows = await executor
       .update(outboxMessages)
       .set(change)
       .where(and(eq(outboxMessages.id, claim.id), eq(outboxMessages.status, "pending"), eq(outboxMessages.attempts, claim.attempts)))
@@ -33,12 +34,22 @@ export function createOutboxStore(db: Database) {
       await executor.insert(outboxMessages).values(messages.map((message) => ({ ...message, availableAt: now })));
     },
 
-    /** Up to `limit` due rows of one kind (each kind is its own lane, see OutboxWorker), oldest first. */
-    async claim(now: Date, leaseMs: number, limit: number, kind: OutboxKind): Promise<OutboxMessage[]> {
+    /**
+     * Up to `limit` due rows of one kind (each kind is its own lane, see OutboxWorker), oldest first, none for the
+     * endpoints in `skipEndpoints` (those at their cap of deliveries in flight).
+     */
+    async claim(now: Date, leaseMs: number, limit: number, kind: OutboxKind, skipEndpoints: string[] = []): Promise<OutboxMessage[]> {
       const due = db
         .select({ id: outboxMessages.id })
         .from(outboxMessages)
-        .where(and(eq(outboxMessages.status, "pending"), eq(outboxMessages.kind, kind), lte(outboxMessages.availableAt, now)))
+        .where(
+          and(
+            eq(outboxMessages.status, "pending"),
+            eq(outboxMessages.kind, kind),
+            lte(outboxMessages.availableAt, now),
+            skipEndpoints.length === 0 ? undefined : or(isNull(outboxMessages.endpointId), notInArray(outboxMessages.endpointId, skipEndpoints)),
+          ),
+        )
         .orderBy(asc(outboxMessages.availableAt))
         .limit(limit)
         .for("update", { skipLocked: true });
@@ -55,8 +66,16 @@ export function createOutboxStore(db: Database) {
 
     // Settling is fenced by the claim: the row must still be pending with the attempt count this claim gave it. An
     // attempt that outlived its lease (another instance claimed the row meanwhile) settles nothing: false.
-    async markDelivered(claim: Claim, now: Date): Promise<boolean> {
-      return settle(claim, { status: "delivered", finishedAt: now, lastError: null });
+    // `alsoWrite` (a composed intent's mail) commits with the settling, or not at all: written once per row however
+    // often it was attempted, and never by an attempt whose claim was lost.
+    async markDelivered(claim: Claim, now: Date, alsoWrite?: (tx: Transaction) => Promise<void>): Promise<boolean> {
+      const delivered = { status: "delivered" as const, finishedAt: now, lastError: null };
+      if (alsoWrite === undefined) return settle(claim, delivered);
+      return db.transaction(async (tx) => {
+        if (!(await settle(claim, delivered, tx))) return false;
+        await alsoWrite(tx);
+        return true;
+      });
     },
 
     async scheduleRetry(claim: Claim, at: Date, error: string): Promise<boolean> {
@@ -77,11 +96,15 @@ export function createOutboxStore(db: Database) {
       return rows.length > 0;
     },
 
-    /** Delivered rows finished before `before` (OUTBOX_RETENTION_DAYS); failed ones stay for admins. */
+    /**
+     * Rows finished before `before` (OUTBOX_RETENTION_DAYS): delivered ones, and compose intents however they ended
+     * (no administrator retries an intent; a failed one's sealed address and code need not stay). Failed mail and
+     * webhook deliveries stay for admins.
+     */
     async purgeDelivered(before: Date): Promise<number> {
       const rows = await db
         .delete(outboxMessages)
-        .where(and(eq(outboxMessages.status, "delivered"), lt(outboxMessages.finishedAt, before)))
+        .where(and(or(eq(outboxMessages.status, "delivered"), eq(outboxMessages.kind, "compose")), lt(outboxMessages.finishedAt, before)))
         .returning({ id: outboxMessages.id });
       return rows.length;
     },

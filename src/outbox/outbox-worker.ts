@@ -1,10 +1,17 @@
 import type { Logger } from "../observability/logger.ts";
 import { withinTime } from "../within-time.ts";
+import type { Transaction } from "../db/client.ts";
 import type { OutboxKind, OutboxMessage, OutboxStore } from "./outbox-store.ts";
 import type { RetrySchedule } from "./retry-schedule.ts";
 
-/** What one delivery attempt came to. `final`: no retry will change it (a webhook receiver answered 410). */
-export type DeliveryOutcome = { ok: true; statusCode?: number } | { ok: false; error: string; statusCode?: number; final?: boolean };
+/**
+ * What one delivery attempt came to. `final`: no retry will change it (a webhook receiver answered 410).
+ * `alsoWrite`: rows the delivery produced (a composed intent's mail), written in the transaction that settles the row,
+ * so they exist exactly when the row is delivered, once, however often it was attempted.
+ */
+export type DeliveryOutcome =
+  | { ok: true; statusCode?: number; alsoWrite?: (tx: Transaction) => Promise<void> }
+  | { ok: false; error: string; statusCode?: number; final?: boolean };
 
 /** One delivery channel: how to deliver, when to retry, and what to do once a message is settled. */
 export type OutboxChannel = {
@@ -12,9 +19,18 @@ export type OutboxChannel = {
   retrySchedule: RetrySchedule;
   /** After each attempt's outcome is stored (a webhook endpoint tracks its failures here). */
   afterAttempt?(message: OutboxMessage, outcome: DeliveryOutcome, settled: "delivered" | "retry" | "failed"): Promise<void>;
+  /** False while it cannot deliver yet (compose, until its composers are wired): its lane claims nothing meanwhile. */
+  isReady?(): boolean;
 };
 
 export type AttemptResult = "delivered" | "retry" | "failed";
+
+/**
+ * A lane's bounds: deliveries in flight at once, and (webhooks) at most `perEndpoint` of them to one endpoint, so
+ * a receiver that never answers holds that many slots of this instance's lane and the others stay free for the
+ * other endpoints.
+ */
+export type LaneLimits = { size: number; perEndpoint?: number };
 
 export type OutboxWorkerOptions = {
   store: OutboxStore;
@@ -26,17 +42,18 @@ export type OutboxWorkerOptions = {
   /** The fallback when no wake-up comes (another instance's rows, a lease that ended, a retry that came due). */
   pollMs: number;
   /**
-   * Deliveries in flight at once, per kind. Each kind is its own lane, claiming only its own rows: a receiver
-   * that never answers (webhooks) cannot hold a password-reset mail behind it.
+   * Each kind is its own lane, claiming only its own rows: a receiver that never answers (webhooks) cannot hold a
+   * password-reset mail behind it, and a flood of compose intents waits in the database, not in front of mail.
    */
-  lanes: Record<OutboxKind, number>;
+  lanes: Record<OutboxKind, LaneLimits>;
   onAttempt?: (kind: OutboxKind, result: AttemptResult) => void;
 };
 
 /**
- * Delivers due outbox rows, one lane per kind: each claims a batch of its kind (SKIP LOCKED, see OutboxStore.claim), delivers each, stores the
- * attempt and its outcome, and claims again until nothing is due. Woken when a row is written (here or, through
- * the revocation bus, in another instance), and by a slow poll. The same code runs on PGlite in one process.
+ * Delivers due outbox rows, one lane per kind: each lane keeps up to `size` deliveries in flight, claiming (SKIP
+ * LOCKED, see OutboxStore.claim) as slots free up, and stores each attempt and its outcome. Woken when a row is
+ * written (here or, through the revocation bus, in another instance), and by a slow poll. The same code runs on
+ * PGlite in one process.
  */
 export function createOutboxWorker(options: OutboxWorkerOptions) {
   const { store, channels, logger, now } = options;
@@ -58,7 +75,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
     let result: AttemptResult;
     let settled: boolean;
     if (outcome.ok) {
-      settled = await store.markDelivered(message, now());
+      settled = await store.markDelivered(message, now(), outcome.alsoWrite);
       result = "delivered";
     } else {
       const delay = outcome.final === true || channel === undefined ? null : channel.retrySchedule(message.attempts);
@@ -81,45 +98,72 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
     await channel?.afterAttempt?.(message, outcome, result);
   }
 
-  /** One kind's loop: claims and delivers batches of that kind until a claim comes back empty. */
-  function createLane(kind: OutboxKind, size: number) {
-    let running: Promise<void> | null = null;
+  /** One kind's lane: claims while it has free slots, and again each time a delivery ends. */
+  function createLane(kind: OutboxKind, limits: LaneLimits) {
+    const inFlight = new Set<Promise<void>>();
+    /** Deliveries in flight per endpoint (webhooks), for `perEndpoint`. */
+    const perEndpoint = new Map<string, number>();
+    let claiming: Promise<void> | null = null;
     let wokenMeanwhile = false;
 
-    async function drainDue(): Promise<void> {
+    const countEndpoint = (endpointId: string, by: 1 | -1) => {
+      const count = (perEndpoint.get(endpointId) ?? 0) + by;
+      if (count > 0) perEndpoint.set(endpointId, count);
+      else perEndpoint.delete(endpointId);
+    };
+    const cap = limits.perEndpoint;
+    const endpointsAtCap = () => (cap === undefined ? [] : [...perEndpoint].filter(([, count]) => count >= cap).map(([endpointId]) => endpointId));
+
+    function start(message: OutboxMessage): void {
+      const endpointId = message.endpointId;
+      if (endpointId !== null) countEndpoint(endpointId, 1);
+      const delivery: Promise<void> = attempt(message)
+        .catch((error: unknown) => logger.error({ err: error, outboxId: message.id }, "outbox attempt not recorded; the lease will retry it"))
+        .finally(() => {
+          inFlight.delete(delivery);
+          if (endpointId !== null) countEndpoint(endpointId, -1);
+          if (!stopped) void fill();
+        });
+      inFlight.add(delivery);
+    }
+
+    async function claimWhileFree(): Promise<void> {
       for (;;) {
         wokenMeanwhile = false;
-        const claimed = await store.claim(now(), options.leaseMs, size, kind);
-        // One failing row (a store error) must not strand the rest of the batch: each settles on its own.
-        const settled = await Promise.allSettled(claimed.map(attempt));
-        for (const failure of settled) if (failure.status === "rejected") logger.error({ err: failure.reason }, "outbox attempt not recorded; the lease will retry it");
-        if (claimed.length === 0 && !wokenMeanwhile) return;
+        const free = limits.size - inFlight.size;
+        if (free <= 0 || stopped || channels[kind]?.isReady?.() === false) return;
+        // With a per-endpoint cap, one row at a time: a batch could hold several rows of one endpoint.
+        const claimed = await store.claim(now(), options.leaseMs, cap === undefined ? free : 1, kind, endpointsAtCap());
+        // Stopped meanwhile (shutdown): what was just claimed is retried after its lease, by whoever runs next.
         if (stopped) return;
+        for (const message of claimed) start(message);
+        if (claimed.length === 0 && !wokenMeanwhile) return;
       }
     }
 
+    function fill(): Promise<void> {
+      if (claiming !== null) {
+        wokenMeanwhile = true;
+        return claiming;
+      }
+      claiming = claimWhileFree()
+        .catch((error: unknown) => logger.error({ err: error, kind }, "outbox claim failed; the next wake-up or poll retries"))
+        .finally(() => {
+          claiming = null;
+        });
+      return claiming;
+    }
+
     return {
-      run(): Promise<void> {
-        if (running !== null) {
-          wokenMeanwhile = true;
-          return running;
-        }
-        running = drainDue()
-          .catch((error: unknown) => logger.error({ err: error, kind }, "outbox worker pass failed; the next wake-up or poll retries"))
-          .finally(() => {
-            running = null;
-          });
-        return running;
-      },
-      get running(): Promise<void> | null {
-        return running;
-      },
+      fill,
+      /** What this lane is doing now: its claim and its deliveries. */
+      busy: (): Array<Promise<void>> => (claiming === null ? [...inFlight] : [claiming, ...inFlight]),
     };
   }
 
-  const lanes = (Object.entries(options.lanes) as Array<[OutboxKind, number]>).map(([kind, size]) => createLane(kind, size));
-  const run = () => Promise.all(lanes.map((lane) => lane.run()));
-  const inFlight = () => lanes.map((lane) => lane.running).filter((pass) => pass !== null);
+  const lanes = (Object.entries(options.lanes) as Array<[OutboxKind, LaneLimits]>).map(([kind, limits]) => createLane(kind, limits));
+  const run = () => Promise.all(lanes.map((lane) => lane.fill()));
+  const busy = () => lanes.flatMap((lane) => lane.busy());
 
   const timer = setInterval(() => void run(), options.pollMs);
   timer.unref?.();
@@ -129,21 +173,28 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
     wake(): void {
       if (!stopped) void run();
     },
-    /** Resolves once nothing is due now: every due row delivered, rescheduled or failed (tests, shutdown). */
+    /**
+     * Resolves once nothing is due now: every due row delivered, rescheduled or failed, and what those wrote (a
+     * composed intent's mail) too (tests, shutdown).
+     */
     async runUntilIdle(): Promise<void> {
-      if (stopped) return;
-      do await run();
-      while (inFlight().length > 0 && !stopped);
+      while (!stopped) {
+        await run();
+        const pending = busy();
+        // Every lane claimed nothing more and nothing is in flight.
+        if (pending.length === 0) return;
+        await Promise.all(pending);
+      }
     },
     /** Stops polling and waits up to `ms` for deliveries in flight; rows left claimed are retried after their lease. */
     async stop(ms: number): Promise<void> {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      const passes = inFlight();
-      if (passes.length === 0) return;
+      const pending = busy();
+      if (pending.length === 0) return;
       try {
-        await withinTime(Promise.all(passes), ms, () => new Error("outbox deliveries still in flight"));
+        await withinTime(Promise.all(pending), ms, () => new Error("outbox deliveries still in flight"));
       } catch {
         logger.warn({ timeoutMs: ms }, "outbox deliveries still in flight at shutdown; they are retried after their lease");
       }

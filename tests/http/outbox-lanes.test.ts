@@ -3,7 +3,9 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outboxMessages } from "../../src/db/tables/outbox.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import { createComposeChannel, sealIntent } from "../../src/outbox/compose-channel.ts";
 import { createOutboxStore, type OutboxKind } from "../../src/outbox/outbox-store.ts";
+import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { type AttemptResult, createOutboxWorker, type DeliveryOutcome, type OutboxChannel } from "../../src/outbox/outbox-worker.ts";
 import { createTestApp, type TestApp } from "../support/test-app.ts";
 
@@ -41,7 +43,7 @@ describe("lanes: mail never waits behind webhooks", () => {
     let mailDelivered!: (payload: string) => void;
     const mail = new Promise<string>((resolve) => (mailDelivered = resolve));
     const mailChannel: OutboxChannel = { retrySchedule: () => null, deliver: async (message) => (mailDelivered(message.payload), { ok: true }) };
-    const worker = createOutboxWorker({ store, channels: { mail: mailChannel, webhook: hooks.channel }, logger, now: () => new Date(), leaseMs: HOUR_MS, pollMs: HOUR_MS, lanes: { mail: 4, webhook: 4 } });
+    const worker = createOutboxWorker({ store, channels: { mail: mailChannel, webhook: hooks.channel, compose: mailChannel }, logger, now: () => new Date(), leaseMs: HOUR_MS, pollMs: HOUR_MS, lanes: { mail: { size: 4 }, webhook: { size: 4 }, compose: { size: 2 } } });
 
     worker.wake();
     const first = await Promise.race([mail, new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 5_000))]);
@@ -64,7 +66,7 @@ describe("a claim is fenced", () => {
     const stale = heldChannel();
     const counted: Array<[OutboxKind, AttemptResult]> = [];
     const instance = (channel: OutboxChannel) =>
-      createOutboxWorker({ store, channels: { mail: channel, webhook: channel }, logger, now: () => now, leaseMs: 60_000, pollMs: HOUR_MS, lanes: { mail: 1, webhook: 1 }, onAttempt: (kind, result) => void counted.push([kind, result]) });
+      createOutboxWorker({ store, channels: { mail: channel, webhook: channel, compose: channel }, logger, now: () => now, leaseMs: 60_000, pollMs: HOUR_MS, lanes: { mail: { size: 1 }, webhook: { size: 1 }, compose: { size: 1 } }, onAttempt: (kind, result) => void counted.push([kind, result]) });
     const a = instance(stale.channel);
     const b = instance({ retrySchedule: () => 60_000, deliver: async () => ({ ok: true }) });
 
@@ -82,5 +84,28 @@ describe("a claim is fenced", () => {
     expect(row?.status).toBe("delivered");
     expect(row?.attempts).toBe(2);
     expect(counted).toEqual([["mail", "delivered"]]);
+  });
+});
+
+describe("the compose lane before its composers are wired", () => {
+  it("claims nothing (an intent left from before a restart is not spent on a missing composer), then composes once they are", async () => {
+    const store = createOutboxStore(t.db);
+    const box = createSecretBox("an auth secret of at least thirty-two characters", "outbox-compose");
+    const id = randomUUID();
+    await store.add(t.db, [{ id, kind: "compose", payload: sealIntent(box, { type: "note", text: "left by a crash" }) }], new Date());
+    const compose = createComposeChannel({ store, box, mailBox: box, retrySchedule: () => 60_000, now: () => new Date(), wake: () => {} });
+    const idle: OutboxChannel = { retrySchedule: () => null, deliver: async () => ({ ok: true }) };
+    const worker = createOutboxWorker({ store, channels: { mail: idle, webhook: idle, compose: compose.channel }, logger, now: () => new Date(), leaseMs: HOUR_MS, pollMs: HOUR_MS, lanes: { mail: { size: 0 }, webhook: { size: 0 }, compose: { size: 1 } } });
+    const row = async () => (await t.db.select().from(outboxMessages).where(eq(outboxMessages.id, id)))[0];
+
+    await worker.runUntilIdle();
+    expect(await row()).toMatchObject({ status: "pending", attempts: 0 });
+
+    const composed: string[] = [];
+    compose.register<{ type: "note"; text: string }>({ note: async ({ text }) => (composed.push(text), { mail: null }) });
+    await worker.runUntilIdle();
+    await worker.stop(1_000);
+    expect(composed).toEqual(["left by a crash"]);
+    expect(await row()).toMatchObject({ status: "delivered", attempts: 1 });
   });
 });

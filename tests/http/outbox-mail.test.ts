@@ -2,12 +2,16 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { outboxAttempts, outboxMessages } from "../../src/db/tables/outbox.ts";
 import type { Mailer, MailMessage } from "../../src/delivery/mailer.ts";
-import { AppError } from "../../src/errors.ts";
+import type { AddressIntent } from "../../src/auth/address-requests.ts";
+import { auditEvents } from "../../src/db/tables/audit-events.ts";
+import { users } from "../../src/db/tables/users.ts";
 import { createLogger } from "../../src/observability/logger.ts";
-import { createMailOutbox } from "../../src/outbox/mail-outbox.ts";
+import { SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
+import { COMPOSE_BOX_PURPOSE, openIntent, sealIntent } from "../../src/outbox/compose-channel.ts";
 import { MAIL_BOX_PURPOSE, openMail } from "../../src/outbox/mail-channel.ts";
 import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { asAdmin, registerAdmin } from "../support/admin.ts";
+import { codeIn, createChallenge } from "../support/otp.ts";
 import { tokenFrom } from "../support/smtp-capture.ts";
 import { createTestApp, registerUser, TEST_AUTH_SECRET, type TestApp } from "../support/test-app.ts";
 
@@ -193,79 +197,89 @@ describe("retention", () => {
   });
 });
 
-describe("compose jobs (requests whose answer must not tell whether a mail goes out)", () => {
-  /** A compose job that runs until released; `started` says whether the outbox has begun it. */
-  function heldJob(to: string) {
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const job = {
-      started: false,
-      release: () => release(),
-      build: async () => {
-        job.started = true;
-        await held;
-        return { to, subject: "s", text: "t", html: "h" };
-      },
-    };
-    return job;
-  }
-  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+describe("compose intents (requests whose answer must not tell whether a mail goes out)", () => {
+  const intentBox = createSecretBox(TEST_AUTH_SECRET, COMPOSE_BOX_PURPOSE);
+  const intents = () => t.db.select().from(outboxMessages).where(eq(outboxMessages.kind, "compose"));
 
-  function smallOutbox() {
-    let dropped = 0;
-    const outbox = createMailOutbox({
-      db: t.db,
-      store: t.services.outboxStore,
-      box: createSecretBox(TEST_AUTH_SECRET, MAIL_BOX_PURPOSE),
-      worker: t.services.outbox.worker,
-      wake: t.services.outbox.wake,
-      logger: createLogger({ level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } }),
-      now: () => current,
-      compose: { running: 2, waiting: 2 },
-      onComposeDropped: () => dropped++,
-    });
-    return { outbox, dropped: () => dropped };
-  }
+  it("are sealed at rest: no address, code, password or hash readable in the table", async () => {
+    const { account } = await registerUser(t);
+    const password = "another horse battery staple";
+    await t.services.addressRequests.register({ email: `sealed-${Date.now()}@example.com`, password }, SYSTEM_AUDIT_CONTEXT);
+    expect((await t.request("POST", "/auth/forgot-password", { email: account.email })).status).toBe(202);
+    await createChallenge(t, account.email);
+    await t.services.mail.drain();
+    const code = codeIn(mailer.sent.findLast((mail) => mail.to === account.email && mail.subject === "Your sign-in code") ?? { text: "" });
 
-  it("run nothing on the request's turn; at most two run at once, two wait, and one past those is dropped, logged and counted", async () => {
-    const { outbox, dropped } = smallOutbox();
-    const jobs = ["a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"].map(heldJob);
-    for (const job of jobs) outbox.compose(job.build);
-    expect(jobs.some((job) => job.started)).toBe(false);
-    await nextTurn();
-
-    expect(jobs.map((job) => job.started)).toEqual([true, true, false, false, false]);
-    expect(dropped()).toBe(1);
-    expect(lines).toEqual([expect.objectContaining({ level: 40, msg: expect.stringContaining("job dropped") })]);
-
-    jobs[0]?.release();
-    await expect.poll(() => jobs[2]?.started).toBe(true);
-    expect(jobs[3]?.started).toBe(false);
-
-    for (const job of jobs) job.release();
-    await outbox.drain();
-    expect(mailer.sent.map((sent) => sent.to).sort()).toEqual(["a@x.test", "b@x.test", "c@x.test", "d@x.test"]);
-    expect(jobs[4]?.started).toBe(false);
+    const rows = await intents();
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    const opened = rows.map((row) => openIntent(intentBox, row.payload) as Record<string, unknown>);
+    const hash = opened.find((intent) => intent.type === "registration")?.passwordHash;
+    expect(hash).toMatch(/^\$argon2id\$/);
+    for (const row of rows) {
+      for (const secret of [account.email, code, password, String(hash)]) expect(row.payload).not.toContain(secret);
+      expect(() => createSecretBox(TEST_AUTH_SECRET, MAIL_BOX_PURPOSE).open(row.payload)).toThrow();
+    }
+    expect(opened.some((intent) => intent.type === "one-time-code" && intent.code === code && intent.to === account.email)).toBe(true);
   });
 
-  it("an expected refusal while composing (a username taken meanwhile) is logged at info, a fault at error; nothing is written", async () => {
-    const { outbox } = smallOutbox();
-    const before = (await t.db.select().from(outboxMessages)).length;
-    outbox.compose(async () => {
-      throw new AppError("USERNAME_TAKEN");
-    });
-    outbox.compose(async () => {
-      throw new Error("database gone");
-    });
-    await outbox.drain();
+  it("a flood of 400 password-reset requests for unknown addresses drops nothing: the real account's reset mail arrives after it", { timeout: 60_000 }, async () => {
+    const { account } = await registerUser(t);
+    await t.services.mail.drain();
+    mailer.sent.length = 0;
+    const before = (await intents()).length;
+    // The rate limits are off in tests (test-app.ts): nothing but the outbox stands between the flood and the worker.
+    const flood = Array.from({ length: 400 }, (_, i) => t.request("POST", "/auth/forgot-password", { email: `nobody-${i}-${Date.now()}@example.com` }));
+    const answers = await Promise.all([...flood, t.request("POST", "/auth/forgot-password", { email: account.email })]);
+    expect(answers.every((answer) => answer.status === 202)).toBe(true);
 
-    expect(lines).toEqual([
-      expect.objectContaining({ level: 30, msg: "mail not composed; nothing was sent", code: "USERNAME_TAKEN" }),
-      expect.objectContaining({ level: 50, msg: "mail not composed; nothing was sent" }),
-    ]);
-    expect(await t.db.select().from(outboxMessages)).toHaveLength(before);
+    await t.services.mail.drain();
+    expect(mailer.sent.map((mail) => [mail.to, mail.subject])).toEqual([[account.email, "Reset your password"]]);
+    const rows = await intents();
+    expect(rows).toHaveLength(before + 401);
+    expect(rows.filter((row) => row.status !== "delivered")).toEqual([]);
+  });
+
+  it("composed twice (the first worker died before settling), a registration makes one user and one verification mail", async () => {
+    const email = `twice-${Date.now()}@example.com`;
+    const passwordHash = await t.services.credentials.hashPassword("correct horse battery staple");
+    const intent = { type: "registration", email, passwordHash, context: SYSTEM_AUDIT_CONTEXT } satisfies AddressIntent;
+    // The row POST /auth/register writes, written here without waking the app's worker...
+    await t.services.outboxStore.add(t.db, [{ kind: "compose", payload: sealIntent(intentBox, intent) }], current);
+    // ...claimed by a worker that composes it and dies before the intent is settled.
+    const [claimed] = await t.services.outboxStore.claim(current, 60_000, 10, "compose");
+    if (claimed === undefined) throw new Error("no intent");
+    await t.services.addressRequests.composers.registration(intent);
+    await t.services.mail.drain();
+    expect(mailer.sent).toEqual([]);
+
+    clock.advance(61_000);
+    await t.services.mail.drain();
+    expect(mailer.sent.map((mail) => [mail.to, mail.subject])).toEqual([[email, "Confirm your email address"]]);
+    expect(await t.db.select().from(users).where(eq(users.email, email))).toHaveLength(1);
+    const [row] = await t.db.select().from(outboxMessages).where(eq(outboxMessages.id, claimed.id));
+    expect(row).toMatchObject({ status: "delivered", attempts: 2 });
+    const [user] = await t.db.select().from(users).where(eq(users.email, email));
+    const audited = await t.db.select().from(auditEvents).where(eq(auditEvents.userId, user?.id ?? ""));
+    expect(audited.map((event) => event.type)).toEqual(["user.registered"]);
+    // The link the second run mailed verifies the address.
+    const link = tokenFrom(mailer.sent[0] as MailMessage, "/verify-email");
+    expect((await t.request("POST", "/auth/verify-email", { token: link })).status).toBe(200);
+  });
+
+  it("are purged after OUTBOX_RETENTION_DAYS however they ended: a composed one, and a failed one that no retry could open", async () => {
+    const { account } = await registerUser(t);
+    expect((await t.request("POST", "/auth/forgot-password", { email: account.email })).status).toBe(202);
+    // Sealed under another AUTH_SECRET: it fails at once, for good.
+    const unreadable = createSecretBox("another auth secret, of at least 32 characters", COMPOSE_BOX_PURPOSE);
+    await t.services.outboxStore.add(t.db, [{ kind: "compose", payload: sealIntent(unreadable, { type: "password-reset" }) }], current);
+    await t.services.mail.drain();
+    const settled = await intents();
+    expect(settled.filter((row) => row.status === "failed")).toHaveLength(1);
+    expect(settled.filter((row) => row.status === "pending")).toEqual([]);
+
+    clock.advance(7 * 86_400_000 + 1_000);
+    await t.services.outbox.purgeDelivered();
+    expect(await intents()).toEqual([]);
   });
 
   it("the shutdown drain gives up on a mail server that never answers, and says so; the mail stays in the outbox", async () => {

@@ -169,6 +169,27 @@ describe("delivery", () => {
   });
 });
 
+describe("one endpoint at a time", () => {
+  it("a receiver that never answers holds one delivery, not the lane: another endpoint's events arrive meanwhile", async () => {
+    const silent = await startWebhookReceiver();
+    silent.answers.push(...Array<"hang">(20).fill("hang"));
+    try {
+      await createEndpoint(["user.updated"], silent.url);
+      await createEndpoint(["user.updated"]);
+      const { user } = await registerUser(t);
+      await deliver();
+      // Eight events for each endpoint, in one statement each: the silent endpoint's rows are as old as the others'.
+      for (let i = 0; i < 8; i++) await t.services.audit.record("user.updated", { userId: user.id, payload: { changed: ["email"] } }, SYSTEM_AUDIT_CONTEXT);
+      // Well inside the 10 s a held delivery waits for its answer.
+      await expect.poll(() => receiver.received.length, { timeout: 5_000, interval: 20 }).toBe(8);
+      expect(silent.received).toHaveLength(1);
+    } finally {
+      // Cuts the held connection: that delivery fails and waits for its retry.
+      await silent.close();
+    }
+  });
+});
+
 describe("secret rotation", () => {
   it("during the 24 h overlap both secrets verify; after it only the new one", async () => {
     const { endpoint, secret: old } = await createEndpoint(["user.created"]);

@@ -3,7 +3,10 @@ import { createDb, type DatabaseHandle } from "../../src/db/client.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
 import { outboxMessages } from "../../src/db/tables/outbox.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import { eq } from "drizzle-orm";
+import { createComposeChannel, sealIntent } from "../../src/outbox/compose-channel.ts";
 import { createOutboxStore } from "../../src/outbox/outbox-store.ts";
+import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { createOutboxWorker, type OutboxChannel } from "../../src/outbox/outbox-worker.ts";
 import { createPostgresTransport } from "../../src/sessions/bus-postgres.ts";
 import { createBroadcastBus, type RevocationBus } from "../../src/sessions/revocation-bus.ts";
@@ -11,7 +14,8 @@ import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-
 
 /**
  * Several instances on one PostgreSQL: each due row is claimed by exactly one of them (FOR UPDATE SKIP LOCKED),
- * and a row written by one wakes the others through the revocation bus (LISTEN/NOTIFY), not a poll.
+ * compose intents too (each composed once, its mail written once), and a row written by one wakes the others
+ * through the revocation bus (LISTEN/NOTIFY), not a poll.
  */
 const logger = createLogger({ level: "silent" });
 const HOUR_MS = 3_600_000;
@@ -46,13 +50,13 @@ function workerOn(handle: DatabaseHandle, delivered: string[], batchSize = 5) {
   const channel = recordingChannel(delivered);
   return createOutboxWorker({
     store: createOutboxStore(handle.db),
-    channels: { mail: channel, webhook: channel },
+    channels: { mail: channel, webhook: channel, compose: channel },
     logger,
     now: () => new Date(),
     leaseMs: 60_000,
     // No poll during the test: only claims and wake-ups deliver.
     pollMs: HOUR_MS,
-    lanes: { mail: batchSize, webhook: batchSize },
+    lanes: { mail: { size: batchSize }, webhook: { size: batchSize }, compose: { size: batchSize } },
   });
 }
 
@@ -94,5 +98,46 @@ describe("two instances on one PostgreSQL", () => {
 
     await expect.poll(() => byB, { timeout: 5_000 }).toEqual(["woken"]);
     await workerB.stop(1_000);
+  });
+
+  it("compose intents are composed once each between them, and each one's mail is written once", async () => {
+    const [a, b] = handles as [DatabaseHandle, DatabaseHandle];
+    const box = createSecretBox("an auth secret shared by both instances", "outbox-compose");
+    const numbers = Array.from({ length: 60 }, (_, i) => i);
+    await createOutboxStore(a.db).add(a.db, numbers.map((n) => ({ kind: "compose" as const, payload: sealIntent(box, { type: "note", n }) })), new Date());
+    const composedBy = (handle: DatabaseHandle, composed: number[]) => {
+      const store = createOutboxStore(handle.db);
+      const compose = createComposeChannel({ store, box, mailBox: box, retrySchedule: () => null, now: () => new Date(), wake: () => {} });
+      compose.register<{ type: "note"; n: number }>({
+        note: async ({ n }) => {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          composed.push(n);
+          return { mail: { to: `note-${n}@example.com`, subject: "s", text: "t", html: "h" } };
+        },
+      });
+      const idle = recordingChannel([]);
+      return createOutboxWorker({
+        store,
+        channels: { mail: idle, webhook: idle, compose: compose.channel },
+        logger,
+        now: () => new Date(),
+        leaseMs: 60_000,
+        pollMs: HOUR_MS,
+        // Only the compose lane runs: the mail it writes stays in the table to be counted.
+        lanes: { mail: { size: 0 }, webhook: { size: 0 }, compose: { size: 2 } },
+      });
+    };
+    const byA: number[] = [];
+    const byB: number[] = [];
+    const workers = [composedBy(a, byA), composedBy(b, byB)];
+
+    await Promise.all(workers.map((worker) => worker.runUntilIdle()));
+    await Promise.all(workers.map((worker) => worker.stop(1_000)));
+
+    expect([...byA, ...byB].sort((x, y) => x - y)).toEqual(numbers);
+    expect(byA.length).toBeGreaterThan(0);
+    expect(byB.length).toBeGreaterThan(0);
+    const mails = await a.db.select().from(outboxMessages).where(eq(outboxMessages.kind, "mail"));
+    expect(mails).toHaveLength(numbers.length);
   });
 });

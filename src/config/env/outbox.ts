@@ -9,7 +9,7 @@ export const outboxVariables = {
     .min(1)
     .max(3650)
     .default(7)
-    .describe("Delivered mail and webhook deliveries are deleted after this many days (checked hourly); failed ones stay, listed by the admin API, until retried."),
+    .describe("Delivered mail and webhook deliveries, and the intents mail was composed from, are deleted after this many days (checked hourly); failed deliveries stay, listed by the admin API, until retried."),
   OUTBOX_POLL_SECONDS: z.coerce
     .number()
     .int()

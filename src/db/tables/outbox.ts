@@ -4,15 +4,15 @@ import { index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-c
 /**
  * Deliveries owed to the outside world (mail, webhooks), written in the same transaction as the change that owes
  * them and delivered afterwards by a worker in any instance (src/outbox/). `id` is stable across retries, so a
- * receiver can de-duplicate (at least once). A mail's payload is sealed: it carries one-time tokens.
+ * receiver can de-duplicate (at least once). A mail's payload is sealed: it carries one-time tokens; so is an intent's.
  */
 export const outboxMessages = pgTable(
   "outbox_messages",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    /** Which delivery channel handles it: "mail" or "webhook". */
+    /** Which channel handles it: "mail", "webhook", or "compose" (an intent that becomes mail, src/outbox/compose-channel.ts). */
     kind: text("kind").notNull(),
-    /** mail: the sealed message; webhook: the event's JSON. */
+    /** mail: the sealed message; webhook: the event's JSON; compose: the sealed intent. */
     payload: text("payload").notNull(),
     /** The webhook endpoint it goes to (null for mail). */
     endpointId: uuid("endpoint_id"),

@@ -100,7 +100,7 @@ export function createAccountRoutes(deps: AccountRouteDeps) {
     .openapi(forgotPassword, async (c) => {
       const { email } = c.req.valid("json");
       await limitMailTo(c, email);
-      deps.addressRequests.requestPasswordReset(email, auditContext(c));
+      await deps.addressRequests.requestPasswordReset(email, auditContext(c));
       return c.json({}, 202);
     })
     .openapi(resetPassword, async (c) => {
@@ -115,7 +115,7 @@ export function createAccountRoutes(deps: AccountRouteDeps) {
     .openapi(resendVerification, async (c) => {
       const { email } = c.req.valid("json");
       await limitMailTo(c, email);
-      deps.addressRequests.resendVerification(email, auditContext(c));
+      await deps.addressRequests.resendVerification(email, auditContext(c));
       return c.json({}, 202);
     })
     .openapi({ ...changePassword, middleware: [deps.requireAuth] }, async (c) => {
