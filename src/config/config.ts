@@ -3,6 +3,7 @@ import type { RateLimitRules } from "../abuse/rules.ts";
 import { appOrigins } from "./app-origins.ts";
 import type { Env } from "./env.ts";
 import type { OAuthConfig } from "./env/oauth.ts";
+import { PRODUCTION_METRICS_PORT } from "./env/server.ts";
 
 export type DatabaseConfig =
   /** Timeouts bound how long a request can wait on an unreachable or stuck server before it answers 503. */
@@ -199,7 +200,7 @@ export function buildConfig(env: Env, authSecret: string): AppConfig {
       refreshPath: "/auth",
     },
     maxBodyBytes: 64 * 1024,
-    metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_ENABLED ? (env.METRICS_PORT ?? null) : null },
+    metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_ENABLED ? (env.METRICS_PORT ?? (isProduction ? PRODUCTION_METRICS_PORT : null)) : null },
     passwords: {
       minLength: env.PASSWORD_MIN_LENGTH,
       hibp: env.HIBP_ENABLED ? { apiUrl: env.HIBP_API_URL, timeoutMs: env.HIBP_TIMEOUT_MS } : null,

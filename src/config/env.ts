@@ -10,7 +10,7 @@ import { mfaVariables } from "./env/mfa.ts";
 import { oauthSchema, type OAuthProviderConfig, parseOAuthProviders, PROVIDER_VARIABLES } from "./env/oauth.ts";
 import { otpVariables } from "./env/otp.ts";
 import { outboxVariables } from "./env/outbox.ts";
-import { serverVariables } from "./env/server.ts";
+import { PRODUCTION_METRICS_PORT, serverVariables } from "./env/server.ts";
 import { sessionVariables } from "./env/sessions.ts";
 import { webauthnProblems, webauthnVariables } from "./env/webauthn.ts";
 
@@ -108,8 +108,9 @@ function crossFieldProblems(present: Record<string, string | undefined>): string
   if (Number(present.HTTP_HEADERS_TIMEOUT ?? 15) > Number(present.HTTP_REQUEST_TIMEOUT ?? 30)) {
     problems.push("HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT (the headers are part of the request)");
   }
-  if (present.METRICS_PORT !== undefined && Number(present.METRICS_PORT) === Number(present.PORT ?? 3000)) {
-    problems.push("METRICS_PORT: must differ from PORT");
+  const metricsPort = present.METRICS_PORT ?? (present.NODE_ENV === "production" ? PRODUCTION_METRICS_PORT : undefined);
+  if (metricsPort !== undefined && Number(metricsPort) === Number(present.PORT ?? 3000)) {
+    problems.push(`METRICS_PORT: must differ from PORT${present.METRICS_PORT === undefined ? ` (unset, it is ${PRODUCTION_METRICS_PORT} in production)` : ""}`);
   }
   return problems;
 }

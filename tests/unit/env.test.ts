@@ -410,6 +410,14 @@ describe("metrics variables", () => {
     expect(buildConfig(parseEnv({ METRICS_PORT: "9464", METRICS_ENABLED: "false" }), SECRET).metrics).toEqual({ enabled: false, port: null });
   });
 
+  it("keeps metrics off the public port in production: METRICS_PORT unset is 9464 there, the main port elsewhere", () => {
+    const production = { NODE_ENV: "production", ...MAIL, APP_URL: "https://auth.example.com", AUTH_SECRET: SECRET };
+    expect(buildConfig(parseEnv(production), SECRET).metrics).toEqual({ enabled: true, port: 9464 });
+    expect(buildConfig(parseEnv({ ...production, METRICS_PORT: "9100" }), SECRET).metrics).toEqual({ enabled: true, port: 9100 });
+    expect(buildConfig(parseEnv({}), SECRET).metrics).toEqual({ enabled: true, port: null });
+    expect(() => parseEnv({ ...production, PORT: "9464" })).toThrow("METRICS_PORT: must differ from PORT (unset, it is 9464 in production)");
+  });
+
   it.each([
     [{ METRICS_ENABLED: "yes" }, "METRICS_ENABLED"],
     [{ METRICS_PORT: "0" }, "METRICS_PORT"],

@@ -2,6 +2,9 @@ import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { databaseUrl, flag, originList } from "./fields.ts";
 
+/** Where /metrics is served in production when METRICS_PORT is unset (the Prometheus exporters' usual port). */
+export const PRODUCTION_METRICS_PORT = 9464;
+
 /** The server process: listener, database, secrets, browsers, logs, several instances, metrics. */
 export const serverVariables = {
   NODE_ENV: z
@@ -126,5 +129,7 @@ export const serverVariables = {
     .min(1)
     .max(65_535)
     .optional()
-    .describe("Set: /metrics is served only by a second listener on this port (same HOST), so it can stay private; the main port answers it 404. Must differ from PORT."),
+    .describe(
+      "Set: /metrics is served only by a second listener on this port (same HOST), so it can stay private; the main port answers it 404. Must differ from PORT. Unset: 9464 in production (its counters would tell anyone which addresses have accounts, so they are never on the public port by default), the main port otherwise.",
+    ),
 };
