@@ -1,5 +1,6 @@
 import type { Transaction } from "../db/client.ts";
 import type { MailMessage } from "../delivery/mailer.ts";
+import { AppError } from "../errors.ts";
 import type { SecretBox } from "../tokens/secret-box.ts";
 import { sealMail } from "./mail-channel.ts";
 import type { OutboxStore } from "./outbox-store.ts";
@@ -23,6 +24,21 @@ export type Composers<I extends Intent> = { [T in I["type"]]: Composer<Extract<I
 
 export const sealIntent = <I extends Intent>(box: SecretBox, intent: I): string => box.seal(JSON.stringify(intent));
 export const openIntent = (box: SecretBox, sealed: string): Intent => JSON.parse(box.open(sealed)) as Intent;
+
+/**
+ * An error as its kind and code only (an AppError's code, a database's SQLSTATE, a system call's errno name): a
+ * failed query's message quotes its parameters, and an intent's parameters are what its seal protects.
+ */
+export function describeWithoutData(error: unknown): string {
+  if (error instanceof AppError) return `AppError ${error.code}`;
+  if (!(error instanceof Error)) return "a non-Error value was thrown";
+  const codes: string[] = [];
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") codes.push(String(code));
+  }
+  return codes.length === 0 ? error.name : `${error.name} (${codes.join(", ")})`;
+}
 
 export type ComposeChannelDeps = {
   store: OutboxStore;
@@ -71,6 +87,9 @@ export function createComposeChannel(deps: ComposeChannelDeps) {
       if (mail !== null || alsoWrite !== undefined) writing.add(outcome);
       return outcome;
     },
+
+    // What failed, never its message: see OutboxChannel.describeError.
+    describeError: describeWithoutData,
 
     async afterAttempt(_row, outcome, settled) {
       if (settled === "delivered" && writing.has(outcome)) deps.wake();

@@ -21,6 +21,12 @@ export type OutboxChannel = {
   afterAttempt?(message: OutboxMessage, outcome: DeliveryOutcome, settled: "delivered" | "retry" | "failed"): Promise<void>;
   /** False while it cannot deliver yet (compose, until its composers are wired): its lane claims nothing meanwhile. */
   isReady?(): boolean;
+  /**
+   * How a thrown error is stored and logged, for a channel whose payload is sealed: a failed query's message quotes
+   * its parameters (an address, a hash), which must not reach the outbox tables or the log in clear. Default: the
+   * error's message, and the error in full in the log.
+   */
+  describeError?(error: unknown): string;
 };
 
 export type AttemptResult = "delivered" | "retry" | "failed";
@@ -67,7 +73,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
     try {
       outcome = channel === undefined ? { ok: false, error: `no channel for ${message.kind}`, final: true } : await channel.deliver(message);
     } catch (error) {
-      outcome = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      outcome = { ok: false, error: channel?.describeError?.(error) ?? (error instanceof Error ? error.message : String(error)) };
     }
     const latencyMs = Math.round(performance.now() - started);
     const error = outcome.ok ? null : outcome.error.slice(0, 500);
@@ -118,7 +124,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
       const endpointId = message.endpointId;
       if (endpointId !== null) countEndpoint(endpointId, 1);
       const delivery: Promise<void> = attempt(message)
-        .catch((error: unknown) => logger.error({ err: error, outboxId: message.id }, "outbox attempt not recorded; the lease will retry it"))
+        .catch((error: unknown) => {
+          const describe = channels[kind]?.describeError;
+          const cause = describe === undefined ? { err: error } : { error: describe(error) };
+          logger.error({ ...cause, outboxId: message.id }, "outbox attempt not recorded; the lease will retry it");
+        })
         .finally(() => {
           inFlight.delete(delivery);
           if (endpointId !== null) countEndpoint(endpointId, -1);
