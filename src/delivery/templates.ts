@@ -69,7 +69,11 @@ export const mails = {
     compose(
       to,
       "Confirm your email address",
-      [`Please confirm that ${to} is your email address. The link works once and expires in ${formatDuration(ttlSeconds)}.`],
+      [
+        `Please confirm that ${to} is your email address. The link works once and expires in ${formatDuration(ttlSeconds)}.`,
+        // Whoever registered chose the password: confirming someone else's registration hands them a verified account.
+        "If you did not create an account with this address, do not follow the link; ignore this message.",
+      ],
       { label: "Confirm your email address", url: link },
     ),
 

@@ -22,4 +22,9 @@ describe("mail templates", () => {
     expect(mail.html).toContain("expires in 1 hour.");
     expect(mail.text).not.toContain("(s)");
   });
+
+  it("tell the reader of a verification mail not to confirm a registration that was not theirs (whoever registered chose the password)", () => {
+    const mail = mails.verifyEmail("ann@example.com", "https://example.com/verify-email?token=x", 86_400);
+    for (const body of [mail.text, mail.html]) expect(body).toContain("If you did not create an account with this address, do not follow the link");
+  });
 });
