@@ -141,7 +141,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     requireEmailVerification: config.account.requireEmailVerification,
     ...(now ? { now } : {}),
   });
-  const tokens = createVerificationTokens(auth);
+  const tokens = createVerificationTokens(auth, db);
   const emailVerification = createEmailVerification({
     db,
     tokens,
@@ -279,6 +279,7 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     ),
     startPeriodicJob("audit retention", () => audit.purgeOlderThan(config.auditRetentionDays), AUDIT_PURGE_INTERVAL_SECONDS, logger),
     startPeriodicJob("otp id purge", () => otp.purgeExpired(), SHORT_LIVED_PURGE_INTERVAL_SECONDS, logger),
+    startPeriodicJob("verification token purge", async () => void (await tokens.purgeExpired()), SHORT_LIVED_PURGE_INTERVAL_SECONDS, logger),
     startPeriodicJob("mfa challenge purge", () => mfaChallenges.purgeExpired(), SHORT_LIVED_PURGE_INTERVAL_SECONDS, logger),
     startPeriodicJob("webauthn challenge purge", () => passkeys.challenges.purgeExpired(), SHORT_LIVED_PURGE_INTERVAL_SECONDS, logger),
     startPeriodicJob("api key purge", async () => void (await machine.apiKeys.purgeEnded(config.auditRetentionDays)), AUDIT_PURGE_INTERVAL_SECONDS, logger),
