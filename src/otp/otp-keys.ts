@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { and, desc, gt, isNotNull, isNull, lt, or } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
 import { otpKeys } from "../db/tables/otp.ts";
+import { latestLoadWins } from "../latest-load-wins.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createSecretBox, type SecretBox } from "../tokens/secret-box.ts";
 
@@ -45,17 +46,21 @@ export async function loadOtpKeys(handle: DatabaseHandle, box: SecretBox, option
   let live: OtpKey[] = [];
   let lastUnknownKidReloadAt = 0;
 
-  async function reload() {
-    const rows = await handle.db
-      .select()
-      .from(otpKeys)
-      .where(or(isNull(otpKeys.retiredAt), gt(otpKeys.retiredAt, retentionDeadline(new Date(), options))))
-      .orderBy(desc(otpKeys.createdAt));
-    const known = new Map(live.map((key) => [key.kid, key]));
-    const next = rows.map((row) => known.get(row.kid) ?? openKey(row, box));
-    if (next.length === 0) throw new Error("no OTP key");
-    live = next;
-  }
+  const reload = latestLoadWins(
+    async () => {
+      const rows = await handle.db
+        .select()
+        .from(otpKeys)
+        .where(or(isNull(otpKeys.retiredAt), gt(otpKeys.retiredAt, retentionDeadline(new Date(), options))))
+        .orderBy(desc(otpKeys.createdAt));
+      if (rows.length === 0) throw new Error("no OTP key");
+      return rows;
+    },
+    (rows) => {
+      const known = new Map(live.map((key) => [key.kid, key]));
+      live = rows.map((row) => known.get(row.kid) ?? openKey(row, box));
+    },
+  );
   await reload();
   const timer = setInterval(() => {
     void rotateOtpKey(handle, box, options, { onlyIfDue: true })

@@ -3,6 +3,7 @@ import { and, desc, isNotNull, isNull, lt, or, gt } from "drizzle-orm";
 import { type CryptoKey, errors as joseErrors, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { DatabaseHandle } from "../db/client.ts";
 import { signingKeys } from "../db/tables/signing-keys.ts";
+import { latestLoadWins } from "../latest-load-wins.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createSecretBox, type SecretBox } from "./secret-box.ts";
 
@@ -65,15 +66,20 @@ export async function loadSigningKeys(
   let live: LoadedKey[] = [];
   let lastUnknownKidReloadAt = 0;
 
-  async function reload() {
-    const rows = await liveKeyRows(handle, options.accessTtlSeconds);
-    const next: LoadedKey[] = [];
-    for (const row of rows) next.push(opened.get(row.kid) ?? (await openKey(row, box)));
-    if (next.length === 0) throw new Error("no signing key");
-    live = next;
-    opened.clear();
-    for (const key of live) opened.set(key.kid, key);
-  }
+  // Opening a key is asynchronous (WebCrypto import), so it is part of the load: `apply` only swaps the sets.
+  const reload = latestLoadWins(
+    async () => {
+      const next: LoadedKey[] = [];
+      for (const row of await liveKeyRows(handle, options.accessTtlSeconds)) next.push(opened.get(row.kid) ?? (await openKey(row, box)));
+      if (next.length === 0) throw new Error("no signing key");
+      return next;
+    },
+    (next) => {
+      live = next;
+      opened.clear();
+      for (const key of live) opened.set(key.kid, key);
+    },
+  );
   await reload();
   // A failed reload keeps the keys already loaded (tokens keep verifying); it must show, or a key rotated on
   // another instance would go unnoticed here until a token signed with it arrives.
