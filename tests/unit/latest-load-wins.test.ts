@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { latestLoadWins } from "../../src/latest-load-wins.ts";
 
-/** Overlapping reloads of the key stores: on a PostgreSQL pool a timer's load, begun before a rotation, can finish after the rotation's own. */
 function deferred<T>() {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((done) => (resolve = done));
   return { promise, resolve };
 }
 
+/** Overlapping reloads of the key stores: on a PostgreSQL pool a timer's load, begun before a rotation, can finish after the rotation's own. */
 describe("latestLoadWins", () => {
   it("a load that began earlier but finishes later does not overwrite what a later load applied", async () => {
     const loads = [deferred<string>(), deferred<string>()];
