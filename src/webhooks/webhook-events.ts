@@ -19,6 +19,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "passkey.added",
   "passkey.removed",
   "account.locked",
+  "account.linked",
+  "account.unlinked",
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number] | "webhook.test";
@@ -63,6 +65,8 @@ export const WEBHOOKS_OF_AUDIT: Partial<Record<AuditEventType, Mapping>> = {
   "passkey.added": { types: as("passkey.added") },
   "passkey.removed": { types: as("passkey.removed") },
   "account.locked": { types: as("account.locked") },
+  "account.linked": { types: as("account.linked"), fields: ["provider"] },
+  "account.unlinked": { types: as("account.unlinked"), fields: ["provider"] },
 };
 
 export type WebhookEvent = { type: WebhookEventType; timestamp: string; data: Record<string, unknown> };

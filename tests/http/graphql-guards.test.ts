@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { createLogger } from "../../src/observability/logger.ts";
 import { codesOf, graphql } from "../support/graphql.ts";
 import { createTestApp, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
 
@@ -89,11 +90,54 @@ describe("HTTP rules", () => {
     expect(await allowed.json()).toEqual({ data: { revokeOtherSessions: 0 } });
   });
 
+  it("refuses a body over the app's limit (64 KiB) with 413 PAYLOAD_TOO_LARGE, as REST does, with or without Content-Length", async () => {
+    const big = JSON.stringify({ query: "{ __typename }", variables: { padding: "x".repeat(70 * 1024) } });
+    const declared = await t.request("POST", "/graphql", big, { authorization: `Bearer ${token}` });
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(big));
+        controller.close();
+      },
+    });
+    const chunked = await t.app.request("/graphql", { method: "POST", headers: { "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
   it("answers with the app's security headers and request id", async () => {
     const response = await t.request("POST", "/graphql", { query: "{ __typename }" });
     expect(response.headers.get("x-request-id")).toBeTruthy();
     expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("an unexpected error in a resolver", () => {
+  it("is answered INTERNAL_ERROR with no detail, and logged in full", async () => {
+    const lines: Array<{ msg: string; err?: { message: string; stack?: string }; path?: { key: string } }> = [];
+    const logger = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) } });
+    const app = await createTestApp({}, { logger });
+    onTestFinished(() => app.close());
+    const { accessToken } = await registerUser(app);
+    // A fault no code path expects (a bug, a driver error): the resolver's service throws a plain Error.
+    const fault = new Error("relation internal_table does not exist at 10.0.0.7:5432");
+    vi.spyOn(app.services.linkedAccounts, "list").mockRejectedValueOnce(fault);
+
+    const response = await app.request("POST", "/graphql", { query: "{ me { id linkedAccounts { id } } }" }, { authorization: `Bearer ${accessToken}` });
+    const text = await response.text();
+    const { errors } = JSON.parse(text) as { errors: Array<{ message: string; path: string[]; extensions: Record<string, unknown> }> };
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.extensions.code).toBe("INTERNAL_ERROR");
+    expect(errors[0]?.path).toEqual(["me", "linkedAccounts"]);
+    expect(text).not.toContain("internal_table");
+    expect(text).not.toContain("10.0.0.7");
+    expect(text).not.toMatch(/stack|originalError|\.ts:\d+/);
+
+    const logged = lines.find((line) => line.msg === "unhandled GraphQL error");
+    expect(logged?.err?.message).toBe(fault.message);
+    expect(logged?.err?.stack).toContain("graphql-guards.test.ts");
   });
 });
 

@@ -7,6 +7,7 @@ import { asAdmin, registerAdmin } from "../support/admin.ts";
 import { useMovableClock } from "../support/clock.ts";
 import { enrolTotp, verifiedUser, verifyMfa } from "../support/mfa.ts";
 import { problemCode } from "../support/otp.ts";
+import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { type OidcProvider, startOidcProvider } from "../support/oauth-providers.ts";
 import { APP_REDIRECT, pkcePair, returnToCallback, runFlow, sessionCookieOf, startFlow, visitProvider } from "../support/social-flow.ts";
 import { bearer, createTestApp, newAccount, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
@@ -534,6 +535,34 @@ describe("unlinking", () => {
     expect((await t.request("DELETE", `/auth/me/accounts/${identity.id}`, undefined, bearer(owner.accessToken))).status).toBe(204);
     expect((await (await t.request("GET", "/auth/me/accounts", undefined, bearer(owner.accessToken))).json()).accounts).toEqual([]);
     expect(await mailsTo(t, owner.account.email)).toContain("Mock sign-in was removed from your account");
+  });
+});
+
+describe("linking and unlinking, as events", () => {
+  it("are audited and reach a webhook receiver as account.linked and account.unlinked, with the provider and no token", async () => {
+    const t = await socialApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" });
+    const receiver = await startWebhookReceiver();
+    onTestFinished(async () => {
+      await receiver.close();
+      await t.close();
+    });
+    const admin = asAdmin(t, (await registerAdmin(t)).accessToken);
+    expect((await admin("POST", "/auth/admin/webhooks", { url: receiver.url, eventTypes: ["account.linked", "account.unlinked"] })).status).toBe(201);
+    const owner = await verifiedUser(t);
+    providerSignsIn(owner.account.email);
+
+    await runFlow(t, "mock", { mode: "link", headers: bearer(owner.accessToken) });
+    const { accounts: [identity] } = await (await t.request("GET", "/auth/me/accounts", undefined, bearer(owner.accessToken))).json();
+    expect((await t.request("DELETE", `/auth/me/accounts/${identity.id}`, undefined, bearer(owner.accessToken))).status).toBe(204);
+    await t.services.mail.drain();
+
+    expect((await auditOf(t, "account.linked")).filter((event) => event.userId === owner.user.id).map((event) => event.payload)).toEqual([{ provider: "mock", how: "mode=link" }]);
+    expect((await auditOf(t, "account.unlinked")).filter((event) => event.userId === owner.user.id).map((event) => event.payload)).toEqual([{ provider: "mock" }]);
+    expect(receiver.received.map((delivery) => delivery.event).sort((a, b) => a.type.localeCompare(b.type))).toEqual([
+      { type: "account.linked", timestamp: expect.any(String), data: { userId: owner.user.id, provider: "mock" } },
+      { type: "account.unlinked", timestamp: expect.any(String), data: { userId: owner.user.id, provider: "mock", sessionId: expect.any(String) } },
+    ]);
+    expect(receiver.received.map((delivery) => delivery.body).join()).not.toContain(owner.accessToken);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { OAUTH_ERROR_CODES } from "../../machine/oauth-error.ts";
 import type { Services } from "../../services.ts";
 import { createRouter } from "../router.ts";
 import type { RequestLimits } from "../request-limits.ts";
@@ -46,7 +47,7 @@ export function createOAuth2Routes({ oauth2, limits }: OAuth2RouteDeps) {
 const FormBody = (schema: z.ZodObject) => ({ required: true, content: { "application/x-www-form-urlencoded": { schema } } });
 const OAuthErrorSchema = z
   .object({
-    error: z.enum(["invalid_request", "invalid_client", "invalid_scope", "unsupported_grant_type"]),
+    error: z.enum(OAUTH_ERROR_CODES),
     error_description: z.string(),
   })
   .openapi("OAuthError");
