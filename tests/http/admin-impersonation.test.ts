@@ -5,7 +5,7 @@ import { users } from "../../src/db/tables/users.ts";
 import { SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
 import { asAdmin, registerAdmin } from "../support/admin.ts";
 import { codesOf, graphql } from "../support/graphql.ts";
-import { enrolTotp, verifiedUser } from "../support/mfa.ts";
+import { enrolTotp, totpAt, verifiedUser } from "../support/mfa.ts";
 import { addPasskey, newAuthenticator, type PasskeyJson, problemOf, registrationOptions } from "../support/passkeys.ts";
 import { bearer, createTestApp, newAccount, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
 
@@ -83,6 +83,21 @@ describe("POST /auth/admin/users/{id}/impersonate", () => {
     expect(codesOf(await graphql(t, mutation, { token: session.accessToken }))).toEqual(["FORBIDDEN"]);
     const listed = (await (await t.request("GET", "/auth/passkeys", undefined, bearer(target.accessToken))).json()) as { passkeys: PasskeyJson[] };
     expect(listed.passkeys.map((passkey) => passkey.name)).toEqual([key.name]);
+  });
+
+  it("cannot confirm the user's pending second factor, even with a right code: that would hand it the recovery codes", async () => {
+    const target = await verifiedUser(t);
+    const setup = await t.request("POST", "/auth/mfa/totp/setup", undefined, bearer(target.accessToken));
+    const { secret } = (await setup.json()) as { secret: string };
+    const admin = await registerAdmin(t);
+    const session = (await (await impersonate(admin.accessToken, target.user.id)).json()) as Impersonated;
+    const confirm = await t.request("POST", "/auth/mfa/totp/confirm", { code: totpAt(secret, Date.now()) }, bearer(session.accessToken));
+    expect(await problemOf(confirm)).toEqual({ status: 403, code: "FORBIDDEN" });
+    const emailConfirm = await t.request("POST", "/auth/mfa/email/confirm", { code: "123456" }, bearer(session.accessToken));
+    expect(await problemOf(emailConfirm)).toEqual({ status: 403, code: "FORBIDDEN" });
+    // The user still confirms it from their own session.
+    const own = await t.request("POST", "/auth/mfa/totp/confirm", { code: totpAt(secret, Date.now()) }, bearer(target.accessToken));
+    expect(own.status).toBe(200);
   });
 
   it("cannot end the user's own sessions one by one either, only itself (REST and GraphQL)", async () => {
