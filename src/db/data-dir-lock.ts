@@ -2,9 +2,13 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, link, open, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
+import { type ProcessStart, type ProcessStartReader, readProcessStart } from "./process-start.ts";
 
-/** Who holds a lock: written once, complete, before the lock file appears. */
-type LockOwner = { pid: number; host: string; nonce: string };
+/**
+ * Who holds a lock: written once, complete, before the lock file appears. `startTicks` and `bootId` (the owner's
+ * ProcessStart) are there where /proc is (Linux), and absent in a lock written without /proc or by a version before them.
+ */
+type LockOwner = { pid: number; host: string; nonce: string } & Partial<ProcessStart>;
 
 /** Another live process holds the embedded database; the message is the one line an operator sees. */
 export class DataDirInUseError extends Error {
@@ -22,11 +26,14 @@ export type DataDirLock = { release(): Promise<void> };
 
 /**
  * The holder touches its lock file this often, so that a lock nobody touches is known to be abandoned even when its
- * pid cannot be checked: written from another host (a killed container replaced by one with a new hostname) or by a
- * pid that has since been reused.
+ * owner cannot be checked: written from another host (a killed container replaced by one with a new hostname), or on
+ * this host without the owner's start (no /proc) by a pid that may since have been reused.
  */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
-/** A lock untouched this long is stale whatever its host and pid: six missed heartbeats, room for a stalled disk or a busy event loop. */
+/**
+ * A lock untouched this long is stale, unless its owner is known alive on this host: six missed heartbeats, room for
+ * a stalled disk or a busy event loop.
+ */
 export const STALE_AFTER_MS = 60_000;
 
 /** Lock files this process holds, with their content: our own pid in a lock file means "mine" only when listed here. */
@@ -43,6 +50,8 @@ export type LockOptions = {
   onLost?: () => void;
   /** Called between the steps of a take-over; tests run other contenders there. */
   onStep?: (step: "read-stale" | "guard-held") => Promise<void>;
+  /** Where processes' starts are read from (Linux's /proc by default). */
+  processStart?: ProcessStartReader;
 };
 
 /**
@@ -51,7 +60,8 @@ export type LockOptions = {
  *
  * The lock file is made complete under a private name and then hard-linked into place, which fails if a lock
  * exists: two contenders never both succeed, and nobody ever reads a half-written owner. A lock whose process is
- * gone (a crash, SIGKILL) or that nobody has touched for STALE_AFTER_MS is stale and taken over. A lock file is only
+ * gone (a crash, SIGKILL) is stale and taken over; so is one that nobody has touched for STALE_AFTER_MS, unless /proc
+ * shows its owner still running (see isStale). A lock file is only
  * ever removed by the one process holding the guard file (created with O_EXCL), whether taking over a stale lock or
  * releasing its own, and a taker checks again under the guard that the lock is the stale one it read. Without that,
  * a contender that read the stale lock late could remove the fresh lock of the one that took over first, and a
@@ -64,9 +74,11 @@ export type LockOptions = {
 export async function lockDataDir(dataDir: string, options: LockOptions = {}): Promise<DataDirLock> {
   const now = options.now ?? Date.now;
   const onStep = options.onStep ?? (async () => {});
+  const processStart = options.processStart ?? readProcessStart;
   const lockFile = `${dataDir}.lock`;
   const where = displayPath(path.dirname(dataDir));
-  const mine: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString("hex") };
+  const mine: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString("hex"), ...(await processStart(process.pid)) };
+  const isStale = (seen: SeenLock) => isStaleLock(lockFile, seen, now(), processStart);
   const content = `${JSON.stringify(mine)}\n`;
   const privateName = (purpose: string) => `${lockFile}.${purpose}-${mine.pid}-${mine.nonce}`;
   const giveUpAt = now() + TAKE_OVER_WAIT_MS;
@@ -76,13 +88,13 @@ export async function lockDataDir(dataDir: string, options: LockOptions = {}): P
     if (await linkNew(privateName("new"), content, lockFile)) return hold(lockFile, guard, options.onLost ?? (() => {}));
     const seen = await readLock(lockFile);
     if (seen === null) continue; // released meanwhile
-    if (!isStale(lockFile, seen, now())) throw new DataDirInUseError(where, seen.owner as LockOwner, lockFile);
+    if (!(await isStale(seen))) throw new DataDirInUseError(where, seen.owner as LockOwner, lockFile);
     await onStep("read-stale");
     const tookOver = await underGuard(guard, now(), async () => {
       await onStep("guard-held");
       const current = await readLock(lockFile);
       // Only guard holders remove a lock file, so the one read here stays until we remove it.
-      if (current !== null && current.ino === seen.ino && isStale(lockFile, current, now())) await unlink(lockFile);
+      if (current !== null && current.ino === seen.ino && (await isStale(current))) await unlink(lockFile);
     });
     if (!tookOver) await pause(); // another contender is taking over, or releasing
   }
@@ -216,33 +228,50 @@ async function readLock(file: string): Promise<SeenLock | null> {
   }
 }
 
-/** null for a file that is not a lock we wrote (edited by hand): it protects nothing, so it is stale. */
+/**
+ * null for a file that is not a lock we wrote (edited by hand): it protects nothing, so it is stale. A start that is
+ * not whole (one of its two fields) is left out: the lock is then judged as one written without /proc.
+ */
 function parseOwner(content: string): LockOwner | null {
   try {
-    const owner = JSON.parse(content) as Partial<LockOwner>;
-    if (!Number.isInteger(owner.pid) || typeof owner.host !== "string" || typeof owner.nonce !== "string") return null;
-    return owner as LockOwner;
+    const { pid, host, nonce, startTicks, bootId } = JSON.parse(content) as Partial<LockOwner>;
+    if (!Number.isInteger(pid) || (pid as number) <= 0 || typeof host !== "string" || typeof nonce !== "string") return null;
+    const started = Number.isSafeInteger(startTicks) && typeof bootId === "string" ? { startTicks, bootId } : {};
+    return { pid: pid as number, host, nonce, ...started };
   } catch {
     return null;
   }
 }
 
 /**
- * A lock untouched for STALE_AFTER_MS is stale: its holder stopped its heartbeat. Otherwise a process on another
- * host cannot be checked from here and counts as alive; on this host, our own pid is alive only for a lock this
- * process holds (else it is a previous life of this pid, a container restarted with pid 1 again).
+ * A process on another host cannot be checked from here: its lock is stale once untouched for STALE_AFTER_MS (its
+ * holder stopped its heartbeat). On this host a lock whose pid is dead is stale, and so is one with our own pid that
+ * this process does not hold (a previous life of this pid: a container restarted with pid 1 again). A live pid may
+ * still be another process than the owner (pids are reused, and a container's server is pid 1 after every
+ * restart): where the lock records its owner's start, a live pid with that same start in the same boot is the owner,
+ * and the lock is held however old its heartbeat (a process suspended with Ctrl-Z keeps its lock), while another
+ * start or another boot is a stranger. Without the start (no /proc, or a lock written before it was recorded), the
+ * heartbeat decides.
  */
-function isStale(lockFile: string, seen: SeenLock, now: number): boolean {
+async function isStaleLock(lockFile: string, seen: SeenLock, now: number, processStart: ProcessStartReader): Promise<boolean> {
   const { owner } = seen;
-  if (owner === null || now - seen.mtimeMs > STALE_AFTER_MS) return true;
-  if (owner.host !== hostname()) return false;
-  if (owner.pid === process.pid) return heldHere.get(lockFile) !== seen.content;
+  if (owner === null) return true;
+  const untouched = now - seen.mtimeMs > STALE_AFTER_MS;
+  if (owner.host !== hostname()) return untouched;
+  if (!isAlive(owner.pid)) return true;
+  if (owner.pid === process.pid && heldHere.get(lockFile) !== seen.content) return true;
+  const running = owner.startTicks === undefined ? null : await processStart(owner.pid);
+  if (running === null) return untouched;
+  return running.startTicks !== owner.startTicks || running.bootId !== owner.bootId;
+}
+
+function isAlive(pid: number): boolean {
   try {
-    process.kill(owner.pid, 0);
-    return false;
+    process.kill(pid, 0);
+    return true;
   } catch (error) {
     // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code !== "EPERM";
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -5,6 +5,7 @@ import { users } from "../../src/db/tables/users.ts";
 import { SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
 import { asAdmin, registerAdmin } from "../support/admin.ts";
 import { codesOf, graphql } from "../support/graphql.ts";
+import { enrolTotp, totpAt, verifiedUser } from "../support/mfa.ts";
 import { addPasskey, newAuthenticator, type PasskeyJson, problemOf, registrationOptions } from "../support/passkeys.ts";
 import { bearer, createTestApp, newAccount, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
 
@@ -82,6 +83,21 @@ describe("POST /auth/admin/users/{id}/impersonate", () => {
     expect(codesOf(await graphql(t, mutation, { token: session.accessToken }))).toEqual(["FORBIDDEN"]);
     const listed = (await (await t.request("GET", "/auth/passkeys", undefined, bearer(target.accessToken))).json()) as { passkeys: PasskeyJson[] };
     expect(listed.passkeys.map((passkey) => passkey.name)).toEqual([key.name]);
+  });
+
+  it("cannot confirm the user's pending second factor, even with a right code: that would hand it the recovery codes", async () => {
+    const target = await verifiedUser(t);
+    const setup = await t.request("POST", "/auth/mfa/totp/setup", undefined, bearer(target.accessToken));
+    const { secret } = (await setup.json()) as { secret: string };
+    const admin = await registerAdmin(t);
+    const session = (await (await impersonate(admin.accessToken, target.user.id)).json()) as Impersonated;
+    const confirm = await t.request("POST", "/auth/mfa/totp/confirm", { code: totpAt(secret, Date.now()) }, bearer(session.accessToken));
+    expect(await problemOf(confirm)).toEqual({ status: 403, code: "FORBIDDEN" });
+    const emailConfirm = await t.request("POST", "/auth/mfa/email/confirm", { code: "123456" }, bearer(session.accessToken));
+    expect(await problemOf(emailConfirm)).toEqual({ status: 403, code: "FORBIDDEN" });
+    // The user still confirms it from their own session.
+    const own = await t.request("POST", "/auth/mfa/totp/confirm", { code: totpAt(secret, Date.now()) }, bearer(target.accessToken));
+    expect(own.status).toBe(200);
   });
 
   it("cannot end the user's own sessions one by one either, only itself (REST and GraphQL)", async () => {
@@ -314,5 +330,74 @@ describe("audit of admin actions", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("impersonation under MFA_POLICY=required", () => {
+  let strict: TestApp;
+  beforeAll(async () => {
+    strict = await createTestApp({ MFA_POLICY: "required" });
+  });
+  afterAll(async () => {
+    await strict.close();
+  });
+
+  /** An administrator on a session that proved TOTP (the policy holds them too), impersonating a user with or without a factor. */
+  async function strictImpersonation(targetHasFactor: boolean) {
+    const admin = await verifiedUser(strict);
+    await strict.services.admin.users.setRoles(admin.user.id, ["admin"], { adminId: null, audit: SYSTEM_AUDIT_CONTEXT });
+    await enrolTotp(strict, admin.accessToken, Date.now());
+    const target = targetHasFactor ? await verifiedUser(strict) : await registerUser(strict);
+    if (targetHasFactor) await enrolTotp(strict, target.accessToken, Date.now());
+    const response = await asAdmin(strict, admin.accessToken)("POST", `/auth/admin/users/${target.user.id}/impersonate`, { reason: "ticket 1234" });
+    expect(response.status, await response.clone().text()).toBe(200);
+    return { target, session: (await response.json()) as Impersonated };
+  }
+
+  it.each([
+    ["has no second factor", false],
+    ["has a second factor", true],
+  ])("is not sent to enrol when the user %s: it sees what the user sees (REST and GraphQL)", async (_, targetHasFactor) => {
+    const { session } = await strictImpersonation(targetHasFactor);
+    const as = (method: string, path: string, body?: unknown) => strict.request(method, path, body, bearer(session.accessToken));
+    for (const [method, path, body] of [
+      ["GET", "/auth/sessions"],
+      ["GET", "/auth/audit"],
+      ["GET", "/auth/passkeys"],
+      ["PUT", "/auth/me", { username: `seen_${Date.now().toString(36)}` }],
+    ] as const) {
+      const response = await as(method, path, body);
+      expect(response.status, `${method} ${path}: ${await response.clone().text()}`).toBe(200);
+    }
+    const answer = await graphql(strict, "{ me { sessions { id } passkeys { id } } }", { token: session.accessToken });
+    expect(codesOf(answer)).toEqual([]);
+  });
+
+  it("gains nothing else: no step-up, passkey, API key, second factor or recovery codes (REST and GraphQL)", async () => {
+    const { target, session } = await strictImpersonation(true);
+    const as = (method: string, path: string, body?: unknown) => strict.request(method, path, body, bearer(session.accessToken));
+    const forbidden = { status: 403, code: "FORBIDDEN" };
+    // Changing factors asks first for a session that proved the user's second factor, which re-authenticating
+    // (FORBIDDEN above) can never give an impersonation session.
+    const needsAal2 = { status: 401, code: "STEP_UP_REQUIRED" };
+    for (const [method, path, body, refusal] of [
+      ["POST", "/auth/reauthenticate", { password: target.account.password }, forbidden],
+      ["POST", "/auth/api-keys", { name: "backdoor" }, forbidden],
+      ["POST", "/auth/change-password", { currentPassword: target.account.password, newPassword: "taken over password" }, forbidden],
+      ["DELETE", "/auth/sessions", undefined, forbidden],
+      ["POST", "/auth/passkeys/register/options", {}, needsAal2],
+      ["POST", "/auth/mfa/totp/setup", undefined, needsAal2],
+      ["DELETE", "/auth/mfa/totp", undefined, needsAal2],
+      ["POST", "/auth/mfa/email/enable", undefined, needsAal2],
+      ["POST", "/auth/mfa/recovery-codes", undefined, needsAal2],
+    ] as const) {
+      expect(await problemOf(await as(method, path, body)), `${method} ${path}`).toEqual(refusal);
+    }
+    expect(await strict.services.apiKeys.list(target.user.id)).toEqual([]);
+    const mutation = `mutation { changePassword(currentPassword: "${target.account.password}", newPassword: "taken over password") }`;
+    expect(codesOf(await graphql(strict, mutation, { token: session.accessToken }))).toEqual(["FORBIDDEN"]);
+    expect(codesOf(await graphql(strict, "mutation { revokeOtherSessions }", { token: session.accessToken }))).toEqual(["FORBIDDEN"]);
+    // The user's factor is untouched and their own session still proves it.
+    expect(await (await strict.request("GET", "/auth/mfa", undefined, bearer(target.accessToken))).json()).toMatchObject({ methods: [{ type: "totp" }] });
   });
 });

@@ -30,8 +30,16 @@ export function createEnrollmentGate(policy: "optional" | "required") {
   return (auth: Authentication, method: string, path: string): AppError | null => (isAllowedBeforeEnrolment(method, path) ? null : check(auth));
 }
 
+/**
+ * An administrator impersonating the user (issue 17) is not sent to enrol: enrolling is the user's own job, and an
+ * impersonation session can neither enrol nor remove a factor (src/flows/step-up.ts refuses it every sensitive
+ * action), so the gate would leave it nothing to do. Letting it through gains it nothing else: what it may not do is
+ * refused by step-up whatever the policy.
+ */
+const isImpersonation = ({ session }: Authentication) => session.impersonatorId !== null;
+
 /** The gate's test without its route list, for GraphQL, which allows `me` and `logout` per field instead. */
 export function createEnrollmentCheck(policy: "optional" | "required") {
   return (auth: Authentication): AppError | null =>
-    policy === "optional" || hasSecondFactor(auth) ? null : new AppError("MFA_ENROLLMENT_REQUIRED");
+    policy === "optional" || hasSecondFactor(auth) || isImpersonation(auth) ? null : new AppError("MFA_ENROLLMENT_REQUIRED");
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { Services } from "../../services.ts";
 import type { AppEnv } from "../app-env.ts";
-import { refuseApiKey, requireSecondFactorSession } from "../middleware/step-up.ts";
+import { requireOwnSession, requireSecondFactorSession } from "../middleware/step-up.ts";
 import type { RequestLimits } from "../request-limits.ts";
 import { createRouter } from "../router.ts";
 import { AUTHENTICATED, DigitCode, jsonBody, jsonResponse, problem } from "../schemas.ts";
@@ -71,7 +71,7 @@ const confirmTotp = createRoute({
     200: jsonResponse(Confirmed, "The app is a second factor now"),
     400: problem("MFA_INVALID_CODE, MFA_NO_PENDING_ENROLLMENT, VALIDATION_FAILED, INVALID_JSON"),
     401: problem("UNAUTHENTICATED"),
-    403: problem("CSRF_REJECTED or FORBIDDEN_FOR_API_KEY"),
+    403: problem("CSRF_REJECTED, FORBIDDEN_FOR_API_KEY, or FORBIDDEN (an impersonation session)"),
     429: problem("RATE_LIMITED: too many wrong second-factor codes for this account (Retry-After)"),
   },
 });
@@ -94,7 +94,7 @@ const confirmEmail = createRoute({
     200: jsonResponse(Confirmed, "Email codes are a second factor now"),
     400: problem("MFA_INVALID_CODE, MFA_NO_PENDING_ENROLLMENT (none, or its code expired), VALIDATION_FAILED, INVALID_JSON"),
     401: problem("UNAUTHENTICATED"),
-    403: problem("CSRF_REJECTED or FORBIDDEN_FOR_API_KEY"),
+    403: problem("CSRF_REJECTED, FORBIDDEN_FOR_API_KEY, or FORBIDDEN (an impersonation session)"),
     409: problem("MFA_FACTOR_NOT_SECOND: the account signs in only by mailed codes"),
     429: problem("RATE_LIMITED: too many wrong second-factor codes for this account (Retry-After)"),
   },
@@ -125,10 +125,13 @@ const regenerate = createRoute({
 /** GET /auth/mfa and the enrolment routes under it: each validates, calls the enrolment service, shapes the answer. */
 export function createMfaRoutes({ mfaEnrolment, stepUp, requireAuth, limits }: MfaRouteDeps) {
   const recent = requireSecondFactorSession(stepUp);
+  // Confirming needs no recent authentication (starting did), but only the user's own session: the confirming
+  // session gains the factor and is handed the recovery codes.
+  const own = requireOwnSession(stepUp);
   return createRouter()
     .openapi({ ...status, middleware: [requireAuth] }, async (c) => c.json(await mfaEnrolment.status(c.get("auth").user), 200))
     .openapi({ ...setupTotp, middleware: [requireAuth, recent] }, async (c) => c.json(await mfaEnrolment.setupTotp(c.get("auth").user), 200))
-    .openapi({ ...confirmTotp, middleware: [requireAuth, refuseApiKey] }, async (c) =>
+    .openapi({ ...confirmTotp, middleware: [requireAuth, own] }, async (c) =>
       c.json(await mfaEnrolment.confirmTotp(c.get("auth"), c.req.valid("json").code, attemptOf(c, limits)), 200),
     )
     .openapi({ ...removeFactor("totp"), middleware: [requireAuth, recent] }, async (c) => {
@@ -139,7 +142,7 @@ export function createMfaRoutes({ mfaEnrolment, stepUp, requireAuth, limits }: M
       await mfaEnrolment.enableEmail(c.get("auth").user, attemptOf(c, limits));
       return c.json({}, 202);
     })
-    .openapi({ ...confirmEmail, middleware: [requireAuth, refuseApiKey] }, async (c) =>
+    .openapi({ ...confirmEmail, middleware: [requireAuth, own] }, async (c) =>
       c.json(await mfaEnrolment.confirmEmail(c.get("auth"), c.req.valid("json").code, attemptOf(c, limits)), 200),
     )
     .openapi({ ...removeFactor("email"), middleware: [requireAuth, recent] }, async (c) => {
