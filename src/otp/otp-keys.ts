@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { and, desc, gt, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { and, desc, gt, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
 import { otpKeys } from "../db/tables/otp.ts";
 import { latestLoadWins } from "../latest-load-wins.ts";
@@ -52,7 +52,8 @@ export async function loadOtpKeys(handle: DatabaseHandle, box: SecretBox, option
         .select()
         .from(otpKeys)
         .where(or(isNull(otpKeys.retiredAt), gt(otpKeys.retiredAt, retentionDeadline(new Date(), options))))
-        .orderBy(desc(otpKeys.createdAt));
+        // The current key (not retired) first, whatever the clocks said when the keys were made; see signing-keys.ts.
+        .orderBy(sql`${otpKeys.retiredAt} is null desc`, desc(otpKeys.createdAt));
       if (rows.length === 0) throw new Error("no OTP key");
       return rows;
     },

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, desc, isNotNull, isNull, lt, or, gt } from "drizzle-orm";
+import { and, desc, isNotNull, isNull, lt, or, gt, sql } from "drizzle-orm";
 import { type CryptoKey, errors as joseErrors, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { DatabaseHandle } from "../db/client.ts";
 import { signingKeys } from "../db/tables/signing-keys.ts";
@@ -119,13 +119,17 @@ export async function rotateSigningKey(handle: DatabaseHandle, box: SecretBox, o
   });
 }
 
-/** Newest first: the current key, then retired keys whose tokens may still be alive. */
+/**
+ * The current key (the one not retired) first, then retired keys whose tokens may still be alive, newest first.
+ * Current by `retired_at`, not by `created_at`: a rotation retires every other key, while timestamps come from
+ * clocks that can step back (PGlite's is the process's).
+ */
 function liveKeyRows(handle: DatabaseHandle, accessTtlSeconds: number): Promise<KeyRow[]> {
   return handle.db
     .select()
     .from(signingKeys)
     .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, deadline(new Date(), accessTtlSeconds))))
-    .orderBy(desc(signingKeys.createdAt));
+    .orderBy(sql`${signingKeys.retiredAt} is null desc`, desc(signingKeys.createdAt));
 }
 
 /** A key retired before this moment signed its last token more than one token lifetime ago. */

@@ -1,5 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signingKeys } from "../../src/db/tables/signing-keys.ts";
 import { randomUUID } from "node:crypto";
 import { createAccessTokens } from "../../src/tokens/access-token.ts";
 import { createSigningKeyBox, loadSigningKeys, rotateSigningKey } from "../../src/tokens/signing-keys.ts";
@@ -59,6 +61,16 @@ describe("signing key rotation", () => {
     } finally {
       await short.close();
     }
+  });
+
+  it("the current key is the one not retired, whatever the clock said when the keys were made", async () => {
+    const oldKid = t.services.signingKeys.current().kid;
+    const newKid = await rotate(t);
+    // The retired key stamped later than its successor: a clock that stepped back (PGlite's is the process's).
+    await t.db.update(signingKeys).set({ createdAt: new Date(Date.now() + 86_400_000) }).where(eq(signingKeys.kid, oldKid));
+    await t.services.signingKeys.reload();
+    expect(t.services.signingKeys.current().kid).toBe(newKid);
+    expect((await jwks(t)).keys.map((key: { kid: string }) => key.kid)).toContain(oldKid);
   });
 
   it("verifies a token signed with a key another instance added, on first sight of its kid", async () => {
