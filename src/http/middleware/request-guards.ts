@@ -17,7 +17,7 @@ export type RequestGuardsOptions = {
 /**
  * The request guards in one layer and in their order: the body watch and size limit (only when there is a body),
  * CSRF protection on the paths it covers, then the limit for requests without credentials. One layer rather than
- * five: none of them has work after the handler, so a refusal from any of them is still rendered by the error
+ * four: none of them has work after the handler, so a refusal from any of them is still rendered by the error
  * handler and still passes through every layer outside this one (CORS, envelope), as it did from its own layer.
  */
 export function requestGuards(options: RequestGuardsOptions) {
@@ -26,16 +26,16 @@ export function requestGuards(options: RequestGuardsOptions) {
   const csrfFor = (path: string) => (path === "/auth" || path.startsWith("/auth/") ? authCsrf : path === "/graphql" ? graphqlCsrf : null);
   const afterBody: MiddlewareHandler<AppEnv> = (c, next) => {
     const csrf = csrfFor(c.req.path);
-    return csrf === null ? unauthenticated(c, next) : csrf(c, then(unauthenticated, c, next));
+    return csrf === null ? unauthenticated(c, next) : csrf(c, asNext(unauthenticated, c, next));
   };
   return createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.raw.body === null) return afterBody(c, next);
-    return watchRequestBody(c, then(limitBody, c, then(afterBody, c, next)));
+    return watchRequestBody(c, asNext(limitBody, c, asNext(afterBody, c, next)));
   });
 }
 
 /** `handler` as the `next` of the guard before it, taking an answer it returns as Hono's dispatch would. */
-function then(handler: MiddlewareHandler<AppEnv>, c: Context<AppEnv>, next: Next): Next {
+function asNext(handler: MiddlewareHandler<AppEnv>, c: Context<AppEnv>, next: Next): Next {
   return async () => {
     const answer = await handler(c, next);
     if (answer instanceof Response) c.res = answer;
