@@ -12,16 +12,14 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { createArgon2Hasher } from "../src/auth/password.ts";
 import { withServices } from "../src/cli/open-services.ts";
+import type { AppEnv } from "../src/http/app-env.ts";
 import { createApp } from "../src/http/app.ts";
 import { blocklist, unauthenticatedLimit } from "../src/http/middleware/abuse-guard.ts";
 import { limitBodySize } from "../src/http/middleware/body-limit.ts";
-import { clientIp } from "../src/http/middleware/client-ip.ts";
 import { corsAllowlist } from "../src/http/middleware/cors.ts";
 import { csrfProtection } from "../src/http/middleware/csrf.ts";
-import { requestId } from "../src/http/middleware/request-id.ts";
-import { requestLog } from "../src/http/middleware/request-log.ts";
-import { requestMetrics } from "../src/http/middleware/request-metrics.ts";
-import { securityHeaders } from "../src/http/middleware/security-headers.ts";
+import { requestDeadline } from "../src/http/middleware/deadline.ts";
+import { requestEnvelope } from "../src/http/middleware/request-envelope.ts";
 import { createRequestLimits } from "../src/http/request-limits.ts";
 import { createRouter } from "../src/http/router.ts";
 import { PASSWORD } from "./lib/prepare.ts";
@@ -82,15 +80,13 @@ await withServices(async (services) => {
   const limits = createRequestLimits(services.limiter, services.audit);
   await timeGet("bare Hono GET /json", new Hono().get("/json", (c) => c.json(body)).fetch, `${APP_URL}/json`);
   await timeGet("bare OpenAPIHono (createRouter) GET /json", createRouter().get("/json", (c) => c.json(body)).fetch, `${APP_URL}/json`);
-  // app.ts's global middleware, each alone after clientIp (several need the client IP) in front of the bare route:
-  // its own cost is the difference to "bare + clientIp".
-  const withIp = new Hono().use(clientIp(config.trustProxy, readSocketAddress)).get("/json", (c) => c.json(body));
-  const reference = await timeGet("bare + clientIp (reference for the lines below)", withIp.fetch, `${APP_URL}/json`, { authorization: "Bearer x" });
-  const layers: Array<[string, MiddlewareHandler]> = [
-    ["requestId", requestId],
-    ["requestLog", requestLog(services.logger)],
-    ["requestMetrics", requestMetrics(services.metrics)],
-    ["securityHeaders", securityHeaders],
+  // app.ts's global middleware, each alone after the request envelope (which sets the client IP several need) in
+  // front of the bare route: its own cost is the difference to "bare + envelope".
+  const envelope = requestEnvelope({ trustProxy: config.trustProxy, readSocketAddress, logger: services.logger, metrics: services.metrics });
+  const withEnvelope = new Hono<AppEnv>().use(envelope).get("/json", (c) => c.json(body));
+  const reference = await timeGet("bare + requestEnvelope (reference for the lines below)", withEnvelope.fetch, `${APP_URL}/json`, { authorization: "Bearer x" });
+  const layers: Array<[string, MiddlewareHandler<AppEnv>]> = [
+    ["requestDeadline", requestDeadline(config.requestDeadlineMs)],
     ["blocklist", blocklist(services.isBlocked)],
     ["corsAllowlist", corsAllowlist(config.allowedOrigins)],
     ["limitBodySize", limitBodySize(config.maxBodyBytes)],
@@ -98,8 +94,8 @@ await withServices(async (services) => {
     ["unauthenticatedLimit (request with a bearer header)", unauthenticatedLimit(limits, config.cookies.sessionName)],
   ];
   for (const [label, layer] of layers) {
-    const app = new Hono();
-    app.use(clientIp(config.trustProxy, readSocketAddress));
+    const app = new Hono<AppEnv>();
+    app.use(envelope);
     app.use(layer);
     app.get("/json", (c) => c.json(body));
     const cost = await timeGet(`  + ${label}`, app.fetch, `${APP_URL}/json`, { authorization: "Bearer x" });

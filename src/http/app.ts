@@ -6,15 +6,12 @@ import { createCookieJar, createOtpCookie } from "./cookies.ts";
 import { blocklist, unauthenticatedLimit } from "./middleware/abuse-guard.ts";
 import { authenticate, createAuthenticator } from "./middleware/authenticate.ts";
 import { limitBodySize } from "./middleware/body-limit.ts";
-import { clientIp, type SocketAddressReader } from "./middleware/client-ip.ts";
+import type { SocketAddressReader } from "./middleware/client-ip.ts";
 import { corsAllowlist } from "./middleware/cors.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
 import { requestDeadline } from "./middleware/deadline.ts";
-import { watchRequestBody } from "./middleware/request-body.ts";
-import { requestId } from "./middleware/request-id.ts";
-import { requestLog } from "./middleware/request-log.ts";
-import { requestMetrics } from "./middleware/request-metrics.ts";
-import { securityHeaders } from "./middleware/security-headers.ts";
+import { requestGuards } from "./middleware/request-guards.ts";
+import { requestEnvelope } from "./middleware/request-envelope.ts";
 import { createErrorHandler, problemResponse } from "./on-error.ts";
 import { createRequestLimits, type RequestLimits } from "./request-limits.ts";
 import { createGraphqlSchema } from "../graphql/schema.ts";
@@ -68,21 +65,27 @@ export function createApp(services: Services, options: AppOptions) {
   const app = createRouter();
   // Background mail jobs queued by a request (MailOutbox.compose) start once it is answered, never during it.
   app.use((_c, next) => deferringJobsUntilAnswered(next));
-  app.use(requestId);
   // Before anything that can answer early (CORS preflight, CSRF), so those requests are logged and counted too.
-  app.use(clientIp(config.trustProxy, options.readSocketAddress));
-  app.use(requestLog(services.logger));
-  if (config.metrics.enabled) app.use(requestMetrics(services.metrics));
-  app.use(securityHeaders);
+  app.use(
+    requestEnvelope({
+      trustProxy: config.trustProxy,
+      readSocketAddress: options.readSocketAddress,
+      logger: services.logger,
+      metrics: config.metrics.enabled ? services.metrics : null,
+    }),
+  );
   app.use(requestDeadline(config.requestDeadlineMs));
   app.use(blocklist(services.isBlocked));
   app.use(corsAllowlist(config.allowedOrigins));
-  app.use(watchRequestBody);
-  app.use(limitBodySize(config.maxBodyBytes));
+  app.use(
+    requestGuards({
+      limitBody: limitBodySize(config.maxBodyBytes),
+      authCsrf: csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: [...cookies.names, otpCookie.name], exempt: isProviderCallback }),
+      graphqlCsrf: config.graphql.enabled ? csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }) : null,
+      unauthenticated: unauthenticatedLimit(limits, config.cookies.sessionName),
+    }),
+  );
   const oauthCookie = createOAuthCookie(config.isProduction);
-  app.use("/auth/*", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: [...cookies.names, otpCookie.name], exempt: isProviderCallback }));
-  if (config.graphql.enabled) app.use("/graphql", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }));
-  app.use(unauthenticatedLimit(limits, config.cookies.sessionName));
 
   const readiness = {
     pingDatabase: () => services.database.ping(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { requestDeadline } from "../../src/http/middleware/deadline.ts";
 import { watchRequestBody } from "../../src/http/middleware/request-body.ts";
-import { requestId } from "../../src/http/middleware/request-id.ts";
+import { requestEnvelope } from "../../src/http/middleware/request-envelope.ts";
 import { createErrorHandler } from "../../src/http/on-error.ts";
 import { createRouter } from "../../src/http/router.ts";
 import { createLogger } from "../../src/observability/logger.ts";
@@ -9,12 +9,13 @@ import { createLogger } from "../../src/observability/logger.ts";
 /** A handler waiting on something that never settles (a query the driver lost) still gets an answer, in time. */
 function appWithDeadline(ms: number) {
   const app = createRouter();
-  app.use(requestId);
+  const logger = createLogger({ level: "silent" });
+  app.use(requestEnvelope({ trustProxy: 0, readSocketAddress: () => null, logger, metrics: null }));
   app.use(requestDeadline(ms));
   app.get("/never", () => new Promise<Response>(() => {}));
   app.get("/quick", (c) => c.json({ ok: true }));
   app.post("/echo", watchRequestBody, async (c) => c.json({ received: await c.req.text() }));
-  app.onError(createErrorHandler(createLogger({ level: "silent" })));
+  app.onError(createErrorHandler(logger));
   return app;
 }
 

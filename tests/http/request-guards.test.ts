@@ -57,6 +57,22 @@ describe("request bodies", () => {
   });
 });
 
+describe("the guards in one layer", () => {
+  it("keep their order (the body's size before its origin) and their refusals carry what every answer carries", async () => {
+    const foreign = { origin: "https://evil.example" };
+    const tooLarge = await t.request("POST", "/auth/login", JSON.stringify({ email: "a@example.com", password: "x".repeat(70 * 1024) }), foreign);
+    expect(tooLarge.status).toBe(413);
+    const refused = await t.request("POST", "/auth/login", { email: "a@example.com", password: "x" }, foreign);
+    expect((await refused.json()).code).toBe("CSRF_REJECTED");
+    for (const response of [tooLarge, refused]) {
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get("vary")).toBe("Origin");
+    }
+  });
+});
+
 describe("CSRF", () => {
   it("refuses a cookie-authenticated unsafe request from a foreign origin with 403 CSRF_REJECTED", async () => {
     const { cookies, accessToken } = await registerUser(t);

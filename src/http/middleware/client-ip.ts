@@ -1,7 +1,5 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env.ts";
 
 /** Reads the peer address of the TCP connection; supplied by the runtime adapter (Bun or Node). */
 export type SocketAddressReader = (c: Context) => string | null;
@@ -11,13 +9,6 @@ export type SocketAddressReader = (c: Context) => string | null;
  * X-Forwarded-For (each trusted proxy appends the address it saw). With TRUST_PROXY=0 a client-supplied
  * X-Forwarded-For is ignored entirely.
  */
-export function clientIp(trustProxy: number, readSocketAddress: SocketAddressReader) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    c.set("clientIp", resolveClientIp(readSocketAddress(c), c.req.header("x-forwarded-for"), trustProxy));
-    await next();
-  });
-}
-
 export function resolveClientIp(socketAddress: string | null, forwardedFor: string | undefined, trustProxy: number): string | null {
   if (trustProxy === 0 || forwardedFor === undefined) return socketAddress;
   const hops = forwardedFor.split(",").map((hop) => hop.trim());

@@ -1,4 +1,4 @@
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { AppEnv } from "../app-env.ts";
 import { routePattern } from "./route-pattern.ts";
@@ -6,16 +6,12 @@ import { routePattern } from "./route-pattern.ts";
 /** Any other method a client makes up is counted as OTHER, so labels stay bounded. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Counts and times every request by route pattern, method and status. */
-export function requestMetrics(metrics: Metrics) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const started = performance.now();
-    await next();
-    metrics.observeRequest({
-      method: METHODS.has(c.req.method) ? c.req.method : "OTHER",
-      route: routePattern(c),
-      status: c.res.status,
-      durationSeconds: (performance.now() - started) / 1000,
-    });
+/** Counts and times the request by route pattern, method and status, once its response is ready. */
+export function observeRequest(metrics: Metrics, c: Context<AppEnv>, started: number): void {
+  metrics.observeRequest({
+    method: METHODS.has(c.req.method) ? c.req.method : "OTHER",
+    route: routePattern(c),
+    status: c.res.status,
+    durationSeconds: (performance.now() - started) / 1000,
   });
 }

@@ -1,6 +1,3 @@
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env.ts";
-
 /**
  * The headers OWASP's REST Security Cheat Sheet asks of a JSON API, plus the two that still guard a JSON answer
  * against cross-origin reads (CORP) and leaking URLs (Referrer-Policy). Hono's secureHeaders() defaults also sent
@@ -25,10 +22,8 @@ export const DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ["Cache-Control", "no-store"],
 ];
 
-/** Secure headers on every response, set in one pass over constant pairs once the response exists. */
-export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
-  await next();
-  const headers = c.res.headers;
+/** The secure headers every response carries, set in one pass over constant pairs once the response exists. */
+export function writeSecurityHeaders(headers: Headers): void {
   for (const [name, value] of ALWAYS) headers.set(name, value);
   for (const [name, value] of DEFAULTS) if (!headers.has(name)) headers.set(name, value);
-});
+}
