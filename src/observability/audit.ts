@@ -192,7 +192,7 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
 
     /**
      * One page of the user's own events, newest first. `after` is the id of the last event of the previous page
-     * (keyset paging on (created_at, id), so events written meanwhile neither repeat nor shift the pages); an id
+     * (keyset paging on (created_at, seq), so events written meanwhile neither repeat nor shift the pages); an id
      * that is not one of the user's events yields an empty page.
      */
     async listForUser(userId: string, page: { limit: number; after?: string | undefined }) {
@@ -200,12 +200,12 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       const afterCursor =
         page.after === undefined
           ? undefined
-          : sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (select created_at, id from audit_events where id = ${page.after} and user_id = ${userId})`;
+          : sql`(${auditEvents.createdAt}, ${auditEvents.seq}) < (select created_at, seq from audit_events where id = ${page.after} and user_id = ${userId})`;
       return db
         .select()
         .from(auditEvents)
         .where(and(ownEvent, afterCursor))
-        .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+        .orderBy(desc(auditEvents.createdAt), desc(auditEvents.seq))
         .limit(page.limit);
     },
 
@@ -218,7 +218,7 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       const afterCursor =
         page.after === undefined
           ? undefined
-          : sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (select created_at, id from audit_events where id = ${page.after})`;
+          : sql`(${auditEvents.createdAt}, ${auditEvents.seq}) < (select created_at, seq from audit_events where id = ${page.after})`;
       return refusingBadData(
         db
         .select()
@@ -233,7 +233,7 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
             afterCursor,
           ),
         )
-        .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+        .orderBy(desc(auditEvents.createdAt), desc(auditEvents.seq))
         .limit(page.limit),
       );
     },

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
+import { SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
 import type { MailMessage } from "../../src/delivery/mailer.ts";
 import { createChallenge, lastCodeTo, otherCode, verify } from "../support/otp.ts";
 import { tokenFrom } from "../support/smtp-capture.ts";
@@ -72,6 +73,24 @@ describe("GET /auth/audit", () => {
     // Someone else's event id is no cursor into their trail.
     expect(await auditPage(t, ann.accessToken, `?after=${bobsNewest?.id}`)).toEqual({ events: [], nextCursor: null });
     expect((await auditPage(t, ann.accessToken, "?limit=100")).nextCursor).toBeNull();
+  });
+
+  it("orders events with the same timestamp by when they were written, on every page", async () => {
+    const t = await appWith();
+    const { user, accessToken } = await registerUser(t);
+    // One transaction: every row gets its start time as created_at, the tie a busy millisecond makes on PGlite.
+    const written = ["user.updated", "password.changed", "session.revoked", "email.verified", "user.updated"] as const;
+    await t.db.transaction(async (tx) => {
+      for (const type of written) await t.services.audit.recordIn(tx, type, { userId: user.id }, SYSTEM_AUDIT_CONTEXT);
+    });
+    const seen: AuditPage["events"] = [];
+    let after: string | null = null;
+    do {
+      const page: AuditPage = await auditPage(t, accessToken, `?limit=2${after === null ? "" : `&after=${after}`}`);
+      seen.push(...page.events);
+      after = page.nextCursor;
+    } while (after !== null);
+    expect(seen.map((event) => event.type)).toEqual([...[...written].reverse(), "user.registered"]);
   });
 
   it("answers 400 for a bad page size or cursor, and 401 without credentials", async () => {
