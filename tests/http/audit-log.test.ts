@@ -1,5 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import { SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
 import type { MailMessage } from "../../src/delivery/mailer.ts";
@@ -18,8 +18,10 @@ async function appWith(env: Record<string, string> = {}) {
   apps.push(app);
   return app;
 }
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
+// Each test's apps go when it ends: on PostgreSQL every app holds a pool, and the file's tests together would
+// otherwise hold more connections than the server allows.
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
 async function auditPage(t: TestApp, accessToken: string, query = ""): Promise<AuditPage> {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
-import { assertPostgresPatched, POSTGRES_PATCH_MARKER } from "../../src/db/postgres-patch.ts";
+import { assertPostgresPatched, POSTGRES_PATCH_MARKERS } from "../../src/db/postgres-patch.ts";
 
 /**
  * postgres.js is patched at install (patch-package under npm, patchedDependencies under Bun) and the server checks at
@@ -18,23 +18,36 @@ const npmPatch = `patches/npm/postgres+${postgresVersion}.patch`;
 const bunPatch = `patches/bun/postgres@${postgresVersion}.patch`;
 
 describe("the start-up check", () => {
-  let unpatched: string;
+  let scratch: string;
+  let installed: string;
   beforeAll(async () => {
-    unpatched = await mkdtemp(path.join(tmpdir(), "servauth-postgres-patch-"));
-    const installed = await readFile(path.join(ROOT, "node_modules/postgres/src/connection.js"), "utf8");
-    await writeFile(path.join(unpatched, "connection.js"), installed.replaceAll(POSTGRES_PATCH_MARKER, ""));
+    scratch = await mkdtemp(path.join(tmpdir(), "servauth-postgres-patch-"));
+    installed = await readFile(path.join(ROOT, "node_modules/postgres/src/connection.js"), "utf8");
   });
   afterAll(async () => {
-    await rm(unpatched, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   });
+  /** The entry of a postgres.js whose connection.js is the installed one without these markers. */
+  async function without(markers: readonly string[]): Promise<string> {
+    const directory = await mkdtemp(path.join(scratch, "copy-"));
+    await writeFile(path.join(directory, "connection.js"), markers.reduce((source, marker) => source.replaceAll(marker, ""), installed));
+    return pathToFileURL(path.join(directory, "index.js")).href;
+  }
 
   test("passes on the postgres.js this project installs", () => {
     expect(() => assertPostgresPatched()).not.toThrow();
   });
 
-  test("refuses an unpatched postgres.js, naming the fix and how to install it", () => {
-    const entry = pathToFileURL(path.join(unpatched, "index.js")).href;
+  test("refuses an unpatched postgres.js, naming the fix and how to install it", async () => {
+    const entry = await without(POSTGRES_PATCH_MARKERS);
     expect(() => assertPostgresPatched(entry)).toThrow(/porsager\/postgres#1209.*`npm ci`.*`bun install`/s);
+  });
+
+  test("refuses one patched before a fix was added (an older patch)", async () => {
+    for (const marker of POSTGRES_PATCH_MARKERS) {
+      const entry = await without([marker]);
+      expect(() => assertPostgresPatched(entry), marker).toThrow(/lacks/);
+    }
   });
 });
 
@@ -49,6 +62,6 @@ describe("the patch", () => {
     const forBun = await readFile(path.join(ROOT, bunPatch), "utf8");
     // patch-package names files from the project root, Bun from the package's own directory.
     expect(forNpm.replaceAll(/([ab])\/node_modules\/postgres\//g, "$1/")).toBe(forBun);
-    expect(forBun).toContain(`+    if (!socket) { // ${POSTGRES_PATCH_MARKER}`);
+    for (const marker of POSTGRES_PATCH_MARKERS) expect(forBun).toContain(marker);
   });
 });
