@@ -19,18 +19,20 @@ const bunPatch = `patches/bun/postgres@${postgresVersion}.patch`;
 
 describe("the start-up check", () => {
   let scratch: string;
-  let installed: string;
+  const installed = new Map<string, string>();
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(tmpdir(), "servauth-postgres-patch-"));
-    installed = await readFile(path.join(ROOT, "node_modules/postgres/src/connection.js"), "utf8");
+    for (const file of ["connection.js", "index.js"]) installed.set(file, await readFile(path.join(ROOT, "node_modules/postgres/src", file), "utf8"));
   });
   afterAll(async () => {
     await rm(scratch, { recursive: true, force: true });
   });
-  /** The entry of a postgres.js whose connection.js is the installed one without these markers. */
+  /** The entry of a postgres.js whose patched files are the installed ones without these markers. */
   async function without(markers: readonly string[]): Promise<string> {
     const directory = await mkdtemp(path.join(scratch, "copy-"));
-    await writeFile(path.join(directory, "connection.js"), markers.reduce((source, marker) => source.replaceAll(marker, ""), installed));
+    for (const [file, source] of installed) {
+      await writeFile(path.join(directory, file), markers.reduce((text, marker) => text.replaceAll(marker, ""), source));
+    }
     return pathToFileURL(path.join(directory, "index.js")).href;
   }
 
