@@ -63,7 +63,8 @@ export function createRefreshRotation(deps: { db: Database; bus: RevocationBus; 
       // Expired without ever being used (or gone with its session meanwhile): nothing to punish.
       if (known === undefined || known.replacedAt === null) return { status: "invalid" };
 
-      const withinGrace = now.getTime() - known.replacedAt.getTime() <= policy.graceSeconds * 1000;
+      // No window at all when the grace is 0: a replay within the rotation's own millisecond is a replay too.
+      const withinGrace = policy.graceSeconds > 0 && now.getTime() - known.replacedAt.getTime() <= policy.graceSeconds * 1000;
       if (withinGrace) {
         const [current] = await tx
           .select({ id: refreshTokens.id })

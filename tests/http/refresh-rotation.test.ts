@@ -1,5 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import { refreshTokens } from "../../src/db/tables/sessions.ts";
 import { useMovableClock } from "../support/clock.ts";
@@ -58,11 +58,25 @@ describe("refresh token rotation", () => {
     const { refreshToken, accessToken } = await registerUser(noGrace);
     const first = await refresh(noGrace, refreshToken);
     expect(first.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 5));
     const replay = await refresh(noGrace, refreshToken);
     expect(replay.body.code).toBe("REFRESH_TOKEN_REUSED");
     expect((await noGrace.request("GET", "/auth/me", undefined, bearer(accessToken))).status).toBe(401);
     expect((await refresh(noGrace, first.body.refreshToken)).status).toBe(401);
+  });
+
+  it("with REFRESH_GRACE_SECONDS=0 gives no grace at all, not even to a replay within the same millisecond", async () => {
+    const { refreshToken } = await registerUser(noGrace);
+    // Time stands still: rotation and replay happen at the same instant (CI met this on PGlite, whose clock counts
+    // milliseconds, when the replay came within the rotation's millisecond).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      expect((await refresh(noGrace, refreshToken)).status).toBe(200);
+      const replay = await refresh(noGrace, refreshToken);
+      expect(replay.status).toBe(401);
+      expect(replay.body.code).toBe("REFRESH_TOKEN_REUSED");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("ends 50 parallel refreshes of one token on exactly one lineage, with no errors", async () => {

@@ -15,7 +15,7 @@ export const sessionVariables = {
     .min(0)
     .max(300)
     .default(30)
-    .describe("A replaced refresh token presented again within this many seconds (a retried request), while its successor is unused, gets that same successor again instead of counting as reuse (which revokes the session)."),
+    .describe("A replaced refresh token presented again within this many seconds (a retried request), while its successor is unused, gets that same successor again instead of counting as reuse (which revokes the session). 0: no grace, every replay is reuse."),
   MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10).describe("A login beyond this many live sessions ends the user's oldest ones."),
   STEP_UP_MAX_AGE: z.coerce
     .number()
