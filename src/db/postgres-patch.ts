@@ -25,7 +25,7 @@ export const POSTGRES_PATCH_MARKERS = [
  * Throws unless the postgres.js this runtime loads carries the patch: `npm ci --ignore-scripts` or a copied
  * node_modules would otherwise run unpatched without a word. Two small file reads, once per process.
  *
- * @param entry the module postgres.js resolves to here (its connection.js sits beside it)
+ * @param entry the module postgres.js resolves to here (its connection.js and index.js sit beside it)
  */
 export function assertPostgresPatched(entry: string = import.meta.resolve("postgres")): void {
   const directory = path.dirname(fileURLToPath(entry));
@@ -33,9 +33,10 @@ export function assertPostgresPatched(entry: string = import.meta.resolve("postg
   const source = ["connection.js", "index.js"].map((file) => readFileSync(path.join(directory, file), "utf8")).join("\n");
   if (POSTGRES_PATCH_MARKERS.every((marker) => source.includes(marker))) return;
   throw new Error(
-    `postgres.js in ${directory} lacks Servauth's fixes for connections PostgreSQL closes (porsager/postgres#1209 and three more), ` +
-      "without which a dropped connection can crash the server, leave its pool unusable or commit half a transaction. Install dependencies with their install scripts: `npm ci` " +
-      "(its postinstall runs patch-package with patches/npm/), or `bun install` (applies package.json " +
-      "patchedDependencies); not with --ignore-scripts under npm.",
+    `postgres.js in ${directory} lacks Servauth's fixes for connections PostgreSQL closes (porsager/postgres#1209 ` +
+      "and three more), without which a dropped connection can crash the server, leave its pool unusable or commit " +
+      "half a transaction. Install dependencies with their install scripts: `npm ci` (its postinstall runs " +
+      "patch-package with patches/npm/), or `bun install` (applies package.json patchedDependencies); not with " +
+      "--ignore-scripts under npm.",
   );
 }
