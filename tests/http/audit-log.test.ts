@@ -30,6 +30,18 @@ async function auditPage(t: TestApp, accessToken: string, query = ""): Promise<A
   return (await response.json()) as AuditPage;
 }
 
+/** Every page of the caller's trail, `limit` events at a time, following nextCursor to the end. */
+async function everyPage(t: TestApp, accessToken: string, limit: number): Promise<AuditPage[]> {
+  const pages: AuditPage[] = [];
+  let after: string | null = null;
+  do {
+    const page: AuditPage = await auditPage(t, accessToken, `?limit=${limit}${after === null ? "" : `&after=${after}`}`);
+    pages.push(page);
+    after = page.nextCursor;
+  } while (after !== null);
+  return pages;
+}
+
 async function recordedTypes(t: TestApp, userId: string): Promise<string[]> {
   const rows = await t.db.select({ type: auditEvents.type }).from(auditEvents).where(eq(auditEvents.userId, userId));
   return rows.map((row) => row.type);
@@ -52,14 +64,9 @@ describe("GET /auth/audit", () => {
     for (let i = 0; i < 3; i++) expect((await login(t, ann.account.email, ann.account.password)).status).toBe(200);
     const bob = await registerUser(t);
 
-    const seen: AuditPage["events"] = [];
-    let after: string | null = null;
-    do {
-      const page: AuditPage = await auditPage(t, ann.accessToken, `?limit=2${after === null ? "" : `&after=${after}`}`);
-      expect(page.events.length).toBeLessThanOrEqual(2);
-      seen.push(...page.events);
-      after = page.nextCursor;
-    } while (after !== null);
+    const pages = await everyPage(t, ann.accessToken, 2);
+    for (const page of pages) expect(page.events.length).toBeLessThanOrEqual(2);
+    const seen = pages.flatMap((page) => page.events);
 
     expect(seen.map((event) => event.type).sort()).toEqual((await recordedTypes(t, ann.user.id)).sort());
     expect(seen.map((event) => event.type)).toEqual(["login.succeeded", "login.succeeded", "login.succeeded", "login.failed", "user.registered"]);
@@ -85,13 +92,7 @@ describe("GET /auth/audit", () => {
     await t.db.transaction(async (tx) => {
       for (const type of written) await t.services.audit.recordIn(tx, type, { userId: user.id }, SYSTEM_AUDIT_CONTEXT);
     });
-    const seen: AuditPage["events"] = [];
-    let after: string | null = null;
-    do {
-      const page: AuditPage = await auditPage(t, accessToken, `?limit=2${after === null ? "" : `&after=${after}`}`);
-      seen.push(...page.events);
-      after = page.nextCursor;
-    } while (after !== null);
+    const seen = (await everyPage(t, accessToken, 2)).flatMap((page) => page.events);
     expect(seen.map((event) => event.type)).toEqual([...[...written].reverse(), "user.registered"]);
   });
 

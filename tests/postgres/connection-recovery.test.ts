@@ -12,8 +12,8 @@ import { createDb, type DatabaseHandle } from "../../src/db/client.ts";
  * and its close are never rejected, so they wait forever (their loop below never ends, and the test times out).
  * A third shows on a transaction: what its callback runs after the connection closed ran on that connection once the
  * pool had reconnected it, outside the transaction, each statement committing on its own (CI's full PostgreSQL tier
- * caught it). Our patch (patches/, src/db/postgres-patch.ts) fixes all three. The kill lands while queries flow, the way a failover or
- * an operator's pg_terminate_backend does.
+ * caught it). Our patch (patches/, src/db/postgres-patch.ts) fixes all three. The kill lands while queries flow,
+ * the way a failover or an operator's pg_terminate_backend does.
  */
 const adminUrl = process.env.TEST_DATABASE_URL ?? "";
 const name = `servauth_recovery_${randomBytes(6).toString("hex")}`;
