@@ -8,14 +8,16 @@
  * BENCH_CPU_PROF (a directory: the servers run under Bun's CPU profiler and write their profiles there).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { cpuSecondsOf, foreignCores, loadAverage, sampleCpu } from "./lib/cpu.ts";
+import { cleanUp, cleanUpOnSignals, cleanups } from "./lib/cleanup.ts";
+import { foreignCores, loadAverage, sampleCpu } from "./lib/cpu.ts";
+import { log, type Measured, measure as measureInto, type OwnPids } from "./lib/measure.ts";
 import { createApiKey, expectMe, PASSWORD, register, registerMany, type Signed } from "./lib/prepare.ts";
-import { fmtCores, fmtMs, fmtRate, fmtRatio, markdownTable, type Row } from "./lib/report.ts";
-import { BUN, liveServers, type RunningProcess, ROOT, startBareServer, startServauth } from "./lib/server.ts";
-import { liveWrk, okPerSecond, runWrk, scriptDir, startWrk, type WrkResult, type WrkRun } from "./lib/wrk.ts";
+import { errorsNote, fmtCores, fmtCpu, fmtMs, fmtRate, fmtRatio, markdownTable, type Row, runHeader } from "./lib/report.ts";
+import { BUN, type RunningProcess, ROOT, startBareServer, startServauth } from "./lib/server.ts";
+import { okPerSecond, runWrk, startWrk, type WrkRun } from "./lib/wrk.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
@@ -32,45 +34,7 @@ const PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/p
 
 const rows: Row[] = [];
 const raw: Record<string, unknown> = {};
-const cleanups: Array<() => Promise<void> | void> = [];
-const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
-
-/** Runs wrk against `server` and records the other people's CPU use meanwhile. */
-type OwnPids = () => Promise<number[]>;
-
-type Measured = WrkResult & { foreign: number; load: string; serverCpuUs: number; databaseCpuUs: number };
-
-/**
- * Runs wrk and records, besides wrk's figures: the CPU other people's processes used meanwhile, and the CPU
- * time per request of the server process (ownPids()[0]) and of its PostgreSQL backends (the rest): figures that
- * shared-machine noise disturbs far less than requests/s.
- */
-async function measure(name: string, run: WrkRun, ownPids: OwnPids): Promise<Measured> {
-  const load = loadAverage();
-  const pidsBefore = await ownPids();
-  const before = sampleCpu(pidsBefore);
-  const result = await runWrk(run);
-  const pidsAfter = await ownPids();
-  const after = sampleCpu([...new Set([...pidsBefore, ...pidsAfter])]);
-  const foreign = foreignCores(before, after);
-  const [serverPid, ...backendPids] = pidsAfter;
-  const perRequest = (seconds: number) => (result.requests > 0 ? (seconds * 1e6) / result.requests : 0);
-  const serverCpuUs = perRequest(cpuSecondsOf(before, after, serverPid === undefined ? [] : [serverPid]));
-  const databaseCpuUs = perRequest(cpuSecondsOf(before, after, backendPids));
-  const okRate = okPerSecond(result);
-  log(
-    `${name}: ${fmtRate(okRate)} p99 ${fmtMs(result.p99Us)} (errors: ${result.non2xx3xx} >=400, ${result.timeouts} timeouts, ` +
-      `${result.readErrors + result.writeErrors + result.connectErrors} socket; server CPU ${fmtCpu(serverCpuUs, databaseCpuUs)}; ` +
-      `other CPU ${fmtCores(foreign)}; load ${load})`,
-  );
-  raw[name] = { ...result, okPerSecond: okRate, serverCpuUsPerRequest: serverCpuUs, databaseCpuUsPerRequest: databaseCpuUs, foreignCores: foreign, loadAverage: load, threads: run.threads, connections: run.connections, seconds: run.seconds };
-  return { ...result, foreign, load, serverCpuUs, databaseCpuUs };
-}
-
-function fmtCpu(serverUs: number, databaseUs: number): string {
-  const show = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
-  return databaseUs > 0 ? `${show(serverUs)} + PG ${show(databaseUs)}` : show(serverUs);
-}
+const measure = (name: string, run: WrkRun, ownPids: OwnPids): Promise<Measured> => measureInto(name, run, ownPids, raw);
 
 /**
  * The server's own event-loop delay (prom-client's nodejs_eventloop_lag_* on /metrics, reset at every scrape) since
@@ -83,16 +47,6 @@ async function eventLoopLag(baseUrl: string): Promise<string | undefined> {
   const read = (name: string) => Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
   const [p99, max] = [read("p99"), read("max")];
   return Number.isNaN(p99) ? undefined : `server event-loop delay p99 ${(p99 * 1000).toFixed(1)} ms, max ${(max * 1000).toFixed(1)} ms`;
-}
-
-function errorsNote(r: WrkResult): string | undefined {
-  const socket = r.readErrors + r.writeErrors + r.connectErrors;
-  const parts = [
-    r.non2xx3xx ? `${r.non2xx3xx} answers >= 400` : "",
-    r.timeouts ? `${r.timeouts} timeouts` : "",
-    socket ? `${socket} socket errors` : "",
-  ].filter(Boolean);
-  return parts.length ? parts.join(", ") : undefined;
 }
 
 async function warm(url: string, script: string, env: Record<string, string> = {}, connections = CONNECTIONS, scriptArgs?: string[]) {
@@ -175,9 +129,9 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
   const bearer = { BENCH_AUTHORIZATION: `Bearer ${me.accessToken}` };
   const cookie = { BENCH_COOKIE: me.sessionCookie };
   const apiKey = { BENCH_AUTHORIZATION: `Bearer ${await createApiKey(server.url, me)}` };
-  await expectMe(server.url, { Authorization: bearer.BENCH_AUTHORIZATION });
-  await expectMe(server.url, { Authorization: apiKey.BENCH_AUTHORIZATION });
-  await expectMe(server.url, { Cookie: cookie.BENCH_COOKIE });
+  await expectMe(server.url, { Authorization: bearer.BENCH_AUTHORIZATION }, me.email);
+  await expectMe(server.url, { Authorization: apiKey.BENCH_AUTHORIZATION }, me.email);
+  await expectMe(server.url, { Cookie: cookie.BENCH_COOKIE }, me.email);
   const pool: Signed[] = await registerMany(server.url, `bench-refresh-${label.toLowerCase()}`, REFRESH_SESSIONS);
   const meUrl = `${server.url}/auth/me`;
 
@@ -327,26 +281,7 @@ async function onPostgres() {
   }
 }
 
-/** Which code was measured: the commit, and whether the work tree differed from it (read-only git). */
-function describeTree(): string {
-  const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT }).stdout.toString().trim();
-  const head = git("rev-parse", "--short", "HEAD") || "unknown commit";
-  const changed = git("status", "--porcelain", "--untracked-files=no", "--", "src").split("\n").filter(Boolean).length;
-  return changed === 0 ? `commit ${head}, src/ unmodified` : `commit ${head} + ${changed} uncommitted change(s) in src/`;
-}
-
-async function cleanUp() {
-  for (const child of liveWrk) child.kill("SIGKILL");
-  for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => {});
-  for (const child of liveServers) child.kill("SIGKILL");
-  rmSync(scriptDir, { recursive: true, force: true });
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
+cleanUpOnSignals();
 
 const startedAt = Date.now();
 try {
@@ -355,9 +290,7 @@ try {
   if (process.env.BENCH_ONLY !== "pglite") await onPostgres();
   const bunVersion = Bun.version;
   const header = [
-    `Servauth benchmarks: bun ${bunVersion}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "?"}), wrk over loopback sharing the cores with the server.`,
-    `Source: ${describeTree()}.`,
-    `Load average at start: ${loadAtStart}; at end: ${loadAverage()}. "other CPU" = cores used by processes not started by this run during each measurement (> 0.2 means the figure is disturbed).`,
+    ...runHeader("Servauth benchmarks", loadAtStart, loadAverage()),
     `Each measurement ${SECONDS}s after a ${WARMUP_SECONDS}s warm-up (none for refresh); each database's baselines are measured just before the figures divided by them. Total ${Math.round((Date.now() - startedAt) / 1000)}s.`,
   ].join("\n");
   const table = markdownTable(rows);

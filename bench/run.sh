@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: load benchmarks of Servauth on Bun (see docs/benchmarks.md).
-# Installs wrk if missing, waits (bounded) for the shared machine to be quiet, then runs bench/bench.ts.
+# Installs wrk if missing, waits (bounded) for the shared machine to be quiet, then runs bench/bench.ts, or the
+# script named as the first argument (npm run bench:better-auth: bench/better-auth-side-by-side.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
@@ -33,4 +34,4 @@ while :; do
   wait_left=$((wait_left - 10))
 done
 
-exec "$BUN" bench/bench.ts
+exec "$BUN" "${1:-bench/bench.ts}"

@@ -44,10 +44,15 @@ export async function createApiKey(baseUrl: string, signed: Signed): Promise<str
   return json.key;
 }
 
-/** Fails loudly unless GET /auth/me answers 200 with these headers, so no benchmark measures a stream of 401s. */
-export async function expectMe(baseUrl: string, headers: Record<string, string>): Promise<void> {
+/**
+ * Fails loudly unless GET /auth/me answers 200 for `email` with these headers, so no benchmark measures a stream of
+ * 401s, or another user's answer.
+ */
+export async function expectMe(baseUrl: string, headers: Record<string, string>, email: string): Promise<void> {
   const response = await fetch(`${baseUrl}/auth/me`, { headers });
-  if (response.status !== 200) throw new Error(`GET /auth/me with ${Object.keys(headers).join(",")}: ${response.status} ${await response.text()}`);
+  const text = await response.text();
+  const answered = response.status === 200 ? (JSON.parse(text) as { user?: { email?: string } }).user?.email : undefined;
+  if (answered !== email) throw new Error(`GET /auth/me with ${Object.keys(headers).join(",")}, expected ${email}: ${response.status} ${text}`);
 }
 
 /**
