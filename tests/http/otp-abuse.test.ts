@@ -2,11 +2,12 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { accounts } from "../../src/db/tables/accounts.ts";
 import type { PasswordHasher } from "../../src/auth/password.ts";
+import { createMemoryRateLimitStore } from "../../src/abuse/rate-limit-store.ts";
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import { sessions } from "../../src/db/tables/sessions.ts";
 import { tokenFrom } from "../support/smtp-capture.ts";
 import { createChallenge, lastCodeTo, mailCountTo, otherCode, problemCode, resend, verify } from "../support/otp.ts";
-import { bearer, createTestApp, fastHasher, newAccount, parseSetCookies, registerUser, TEST_ORIGIN, type TestApp } from "../support/test-app.ts";
+import { bearer, createTestApp, fastHasher, newAccount, parseSetCookies, registerUser, TEST_ORIGIN, type TestApp, type TestAppOptions } from "../support/test-app.ts";
 
 /**
  * One-time codes against an attacker: the account pre-registered by someone else, guessing across challenges,
@@ -18,8 +19,8 @@ const apps: TestApp[] = [];
  * An app made inside a test is closed when that test ends, one made in a beforeAll at the end of the file: fourteen
  * apps open at once, each with its pool and outbox worker, would pass PostgreSQL's 100 connections.
  */
-async function appWith(env: Record<string, string>): Promise<TestApp> {
-  const app = await createTestApp(env);
+async function appWith(env: Record<string, string>, options: TestAppOptions = {}): Promise<TestApp> {
+  const app = await createTestApp(env, options);
   try {
     onTestFinished(() => app.close());
   } catch {
@@ -222,12 +223,16 @@ describe("one code per address per OTP_RESEND_DELAY, across challenges", () => {
     expect(await problemCode(await verify(t, other.challenge, "000000"))).toBe("OTP_INVALID_CODE");
   });
 
-  it("lets the next code go once the delay has passed", async () => {
-    const quick = await appWith({ RATE_LIMIT_OTP_SEND_DELAY: "", OTP_RESEND_DELAY: "1" });
+  it("lets the next code go once the delay has passed, not before", async () => {
+    // The delay is a rate-limit window: the store's clock is the test's, so no test waits and none races a busy machine.
+    let storeNow = Date.now();
+    const quick = await appWith({ RATE_LIMIT_OTP_SEND_DELAY: "", OTP_RESEND_DELAY: "30" }, { rateLimitStore: createMemoryRateLimitStore(() => storeNow) });
     const { account } = await registerUser(quick);
     expect((await create(quick, account.email)).status).toBe(200);
     expect(await problemCode(await create(quick, account.email))).toBe("OTP_RESEND_TOO_SOON");
-    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    storeNow += 29_900;
+    expect(await problemCode(await create(quick, account.email))).toBe("OTP_RESEND_TOO_SOON");
+    storeNow += 200;
     expect((await create(quick, account.email)).status).toBe(200);
     expect(await mailCountTo(quick, account.email)).toBe(2);
   });
