@@ -44,9 +44,10 @@ const E2E_ON_BOTH_RUNTIMES = [
 
 /**
  * The http files that answer for the embedded database as the server runs it, in a worker thread (the http project
- * runs PGlite on the test's own thread): sign-in, registration, sessions, rotation, audit paging, outage and migrations.
+ * runs PGlite on the test's own thread): sign-in, registration, sessions, rotation, audit paging, an outage.
+ * tests/http/pglite-worker.test.ts (in the http project) covers what only the worker has.
  */
-const HTTP_ON_PGLITE_WORKER = ["login", "register", "sessions", "refresh-rotation", "audit-log", "operations", "pglite-worker"].map(
+const HTTP_ON_PGLITE_WORKER = ["login", "register", "sessions", "refresh-rotation", "audit-log", "operations"].map(
   (name) => `tests/http/${name}.test.ts`,
 );
 

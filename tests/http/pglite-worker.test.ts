@@ -1,6 +1,11 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/client.ts";
 import { isDatabaseUnavailable, uniqueViolationConstraint } from "../../src/db/errors.ts";
+import { migrateDatabase } from "../../src/db/migrate.ts";
 import type { PgliteWorker } from "../../src/db/pglite-worker.ts";
 import { users } from "../../src/db/tables/users.ts";
 import { createTestApp, registerUser, type TestApp } from "../support/test-app.ts";
@@ -96,4 +101,29 @@ describe("the embedded database in a worker thread", () => {
       expect((await response.json()).code).toBe("DEPENDENCY_UNAVAILABLE");
     }
   });
+});
+
+describe("the embedded database in a worker thread, on disk", () => {
+  it("migrates a new data directory and keeps what was written across a restart", async () => {
+    const dataDir = path.join(await mkdtemp(path.join(tmpdir(), "servauth-pglite-worker-")), "pgdata");
+    const config = { kind: "pglite", dataDir, thread: "worker" } as const;
+    try {
+      const first = await createDb(config);
+      await migrateDatabase(first);
+      await first.db.insert(users).values({ email: "kept@example.com" });
+      await first.close();
+
+      const second = await createDb(config);
+      try {
+        await migrateDatabase(second);
+        const rows = await second.db.select({ email: users.email }).from(users);
+        expect(rows).toEqual([{ email: "kept@example.com" }]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(path.dirname(dataDir), { recursive: true, force: true });
+    }
+    // initdb and every migration under WebAssembly, then a second start: seconds on a loaded 2-core machine.
+  }, 60_000);
 });
