@@ -9,23 +9,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createArgon2Hasher } from "../src/auth/password.ts";
-import { loadConfig } from "../src/cli/load-config.ts";
-import { createDb } from "../src/db/client.ts";
-import { migrateDatabase } from "../src/db/migrate.ts";
-import { createMailer } from "../src/delivery/create-mailer.ts";
-import { createApp } from "../src/http/app.ts";
-import { createLogger } from "../src/observability/logger.ts";
-import { createServices } from "../src/services.ts";
-import { createRevocationBus } from "../src/sessions/create-bus.ts";
+import { IN_PROCESS_APP_URL, openInProcessApp } from "./lib/in-process-app.ts";
 import { PASSWORD } from "./lib/prepare.ts";
-import { generousRateLimits } from "./lib/server.ts";
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const IN_FLIGHT = 16;
 const WARMUP_LOGINS = 200;
 const PERIOD_MS = 10;
-const APP_URL = "http://127.0.0.1:3000";
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -35,32 +25,16 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 async function measure(thread: "main" | "worker") {
   const dataDir = await mkdtemp(path.join(tmpdir(), "servauth-bench-pglite-"));
-  Object.assign(process.env, {
-    NODE_ENV: "production",
-    APP_URL,
-    AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
-    DATA_DIR: dataDir,
-    EMBEDDED_DATABASE_THREAD: thread,
-    LOG_LEVEL: "warn",
-    MAIL_TRANSPORT: "log",
-    ...(await generousRateLimits()),
-  });
   delete process.env.DATABASE_URL;
-  const config = await loadConfig();
-  const logger = createLogger({ level: config.logLevel, destination: process.stderr });
-  const handle = await createDb(config.database);
-  await migrateDatabase(handle);
-  const bus = await createRevocationBus(config, logger);
-  const mailer = createMailer(config, logger, process.stderr);
-  const hasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
-  const services = await createServices({ config, database: handle, bus, hasher, logger, mailer });
+  const app = await openInProcessApp({ DATA_DIR: dataDir, EMBEDDED_DATABASE_THREAD: thread });
   try {
-    const app = createApp(services, { readSocketAddress: () => "127.0.0.1" });
-    const env = { server: { requestIP: () => ({ address: "127.0.0.1" }) } };
     const post = (route: string, email: string) =>
       app.fetch(
-        new Request(`${APP_URL}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) }),
-        env,
+        new Request(`${IN_PROCESS_APP_URL}${route}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email, password: PASSWORD }),
+        }),
       );
     const register = async (email: string) => {
       const registered = await post("/auth/register", email);
@@ -70,7 +44,7 @@ async function measure(thread: "main" | "worker") {
     // Logins evict the oldest sessions of their account: /auth/me asks as another one.
     await register("logs-in@example.com");
     const { accessToken } = await register("reads-me@example.com");
-    const me = () => app.fetch(new Request(`${APP_URL}/auth/me`, { headers: { authorization: `Bearer ${accessToken}` } }), env);
+    const me = () => app.fetch(new Request(`${IN_PROCESS_APP_URL}/auth/me`, { headers: { authorization: `Bearer ${accessToken}` } }));
 
     let stopAt = 0;
     let logins = 0;
@@ -125,10 +99,7 @@ async function measure(thread: "main" | "worker") {
         `${ms(percentile(loopDelays, 50))} p99 ${ms(percentile(loopDelays, 99))} max ${ms(Math.max(...loopDelays))}`,
     );
   } finally {
-    await services.close();
-    await mailer.close();
-    await bus.close();
-    await handle.close();
+    await app.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
