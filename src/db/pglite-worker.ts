@@ -30,7 +30,10 @@ export class PgliteWorkerExitedError extends Error {
 }
 
 type Pending = { resolve(value: unknown): void; reject(error: Error): void };
-type Op = PgliteRequest extends infer R ? (R extends { op: unknown } ? Omit<R, "id"> : never) : never;
+/** Omit applied to each member of a union (Omit on the union itself would keep only their common keys). */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+/** A request before it is given its id. */
+type Op = WithoutId<PgliteRequest>;
 
 /**
  * Starts PGlite in a worker thread and resolves once it is open. PGlite runs PostgreSQL (WebAssembly) synchronously,
@@ -39,7 +42,7 @@ type Op = PgliteRequest extends infer R ? (R extends { op: unknown } ? Omit<R, "
  *
  * @example
  *   const pg = await startPgliteWorker({ dataDir: "./data/pgdata" });
- *   const db = drizzle(pg as unknown as PGlite);
+ *   const handle = openPglite(pg); // drizzle over it, as over PGlite itself
  */
 export async function startPgliteWorker(options: PgliteThreadOptions): Promise<PgliteWorker> {
   // No execArgv: the entry registers tsx itself where needed, and the server's flags are not the thread's.
