@@ -42,6 +42,15 @@ const E2E_ON_BOTH_RUNTIMES = [
   "workers",
 ].map((name) => `tests/e2e/${name}.test.ts`);
 
+/**
+ * The http files that answer for the embedded database as the server runs it, in a worker thread (the http project
+ * runs PGlite on the test's own thread): sign-in, registration, sessions, rotation, audit paging, an outage.
+ * tests/http/pglite-worker.test.ts (in the http project) covers what only the worker has.
+ */
+const HTTP_ON_PGLITE_WORKER = ["login", "register", "sessions", "refresh-rotation", "audit-log", "operations"].map(
+  (name) => `tests/http/${name}.test.ts`,
+);
+
 export default defineConfig({
   test: {
     // vitest's default (cores - 1) leaves one of two cores idle; the tests are CPU-bound (PGlite, argon2).
@@ -49,6 +58,16 @@ export default defineConfig({
     projects: [
       { test: { name: "unit", include: ["tests/unit/**/*.test.ts"], globalSetup, isolate: false, ...timeouts } },
       { test: { name: "http", include: ["tests/http/**/*.test.ts"], globalSetup, isolate: false, ...timeouts, env: { SERVAUTH_TEST_DB: "pglite" } } },
+      {
+        test: {
+          name: "http-pglite-worker",
+          include: HTTP_ON_PGLITE_WORKER,
+          globalSetup,
+          isolate: false,
+          ...timeouts,
+          env: { SERVAUTH_TEST_DB: "pglite-worker" },
+        },
+      },
       ...(withPostgres
         ? [
             {

@@ -9,23 +9,13 @@
  *   bun bench/login-overhead.ts [logins=3000]     (BENCH_PG_URL as in bench.ts)
  */
 import { readFileSync } from "node:fs";
-import { createArgon2Hasher } from "../src/auth/password.ts";
-import { loadConfig } from "../src/cli/load-config.ts";
-import { createDb } from "../src/db/client.ts";
-import { migrateDatabase } from "../src/db/migrate.ts";
-import { createMailer } from "../src/delivery/create-mailer.ts";
-import { createApp } from "../src/http/app.ts";
-import { createLogger } from "../src/observability/logger.ts";
-import { createServices } from "../src/services.ts";
-import { createRevocationBus } from "../src/sessions/create-bus.ts";
+import { IN_PROCESS_APP_URL, openInProcessApp } from "./lib/in-process-app.ts";
 import { PASSWORD } from "./lib/prepare.ts";
 import { type ScratchDatabase, withScratchDatabase } from "./lib/scratch-database.ts";
-import { generousRateLimits } from "./lib/server.ts";
 
 const LOGINS = Number(process.argv[2] ?? 3000);
 const IN_FLIGHT = 16;
 const WARMUP = 500;
-const APP_URL = "http://127.0.0.1:3000";
 const PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 /** utime + stime of a process, in clock ticks (USER_HZ = 100). */
@@ -36,29 +26,11 @@ function cpuTicks(pid: number): number {
 }
 
 async function measure(database: ScratchDatabase) {
-  Object.assign(process.env, {
-    NODE_ENV: "production",
-    APP_URL,
-    AUTH_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
-    DATABASE_URL: database.url,
-    LOG_LEVEL: "warn",
-    MAIL_TRANSPORT: "log",
-    ...(await generousRateLimits()),
-  });
-  const config = await loadConfig();
-  const logger = createLogger({ level: config.logLevel, destination: process.stderr });
-  const handle = await createDb(config.database);
-  await migrateDatabase(handle);
-  const bus = await createRevocationBus(config, logger);
-  const mailer = createMailer(config, logger, process.stderr);
-  const hasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
-  const services = await createServices({ config, database: handle, bus, hasher, logger, mailer });
+  const app = await openInProcessApp({ DATABASE_URL: database.url });
   try {
-    const app = createApp(services, { readSocketAddress: () => "127.0.0.1" });
-    const env = { server: { requestIP: () => ({ address: "127.0.0.1" }) } };
     const account = { email: "login-overhead@example.com", password: PASSWORD };
     const post = (path: string) =>
-      app.fetch(new Request(`${APP_URL}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(account) }), env);
+      app.fetch(new Request(`${IN_PROCESS_APP_URL}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(account) }));
     const registered = await post("/auth/register");
     if (registered.status !== 201) throw new Error(`register: ${registered.status} ${await registered.text()}`);
     const logins = async (count: number) => {
@@ -84,13 +56,10 @@ async function measure(database: ScratchDatabase) {
     const perLogin = (us: number) => `${Math.round(us / LOGINS)} µs`;
     console.log(
       `bun ${Bun.version}; ${LOGINS} logins, ${IN_FLIGHT} in flight, toy argon2: Servauth ${perLogin(own.user + own.system)} CPU/login, ` +
-        (backends.length === 0 ? "PGlite in-process" : `PostgreSQL ${perLogin(databaseTicks * 10_000)} CPU/login`),
+        (backends.length === 0 ? "PGlite in this process (its CPU counted above)" : `PostgreSQL ${perLogin(databaseTicks * 10_000)} CPU/login`),
     );
   } finally {
-    await services.close();
-    await mailer.close();
-    await bus.close();
-    await handle.close();
+    await app.close();
   }
 }
 

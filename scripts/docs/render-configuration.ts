@@ -8,7 +8,7 @@ import { inspectSetting } from "./zod-introspection.ts";
  */
 const AREAS: { title: string; names?: string[]; prefixes?: string[] }[] = [
   { title: "Server", names: ["NODE_ENV", "PORT", "HOST", "APP_URL", "WORKERS", "TRUST_PROXY", "LOG_LEVEL", "REQUEST_DEADLINE_MS"], prefixes: ["HTTP_"] },
-  { title: "Secrets and data", names: ["AUTH_SECRET", "AUTH_SECRET_FILE", "DATA_DIR", "DATABASE_URL"], prefixes: ["DATABASE_"] },
+  { title: "Secrets and data", names: ["AUTH_SECRET", "AUTH_SECRET_FILE", "DATA_DIR", "DATABASE_URL", "EMBEDDED_DATABASE_THREAD"], prefixes: ["DATABASE_"] },
   { title: "Browsers", names: ["CORS_ORIGINS"], prefixes: ["COOKIE_"] },
   {
     title: "Tokens and sessions",

@@ -8,8 +8,8 @@ import { PRODUCTION_METRICS_PORT } from "./env/server.ts";
 export type DatabaseConfig =
   /** Timeouts bound how long a request can wait on an unreachable or stuck server before it answers 503. */
   | { kind: "postgres"; url: string; connectTimeoutMs: number; statementTimeoutMs: number }
-  /** Embedded PostgreSQL; `dataDir` null means in memory. */
-  | { kind: "pglite"; dataDir: string | null };
+  /** Embedded PostgreSQL; `dataDir` null means in memory; `thread`: in a worker thread, or on the caller's. */
+  | { kind: "pglite"; dataDir: string | null; thread: "worker" | "main" };
 
 export type AppConfig = {
   environment: Env["NODE_ENV"];
@@ -268,8 +268,9 @@ function resolveLinks(env: Env, appUrl: string): Record<EmailLink, string> {
 
 function resolveDatabase(env: Env, dataDir: string): DatabaseConfig {
   const url = env.DATABASE_URL;
-  if (url === undefined) return { kind: "pglite", dataDir: path.join(dataDir, "pgdata") };
-  if (url === "memory://") return { kind: "pglite", dataDir: null };
+  const thread = env.EMBEDDED_DATABASE_THREAD;
+  if (url === undefined) return { kind: "pglite", dataDir: path.join(dataDir, "pgdata"), thread };
+  if (url === "memory://") return { kind: "pglite", dataDir: null, thread };
   return { kind: "postgres", url, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS };
 }
 

@@ -9,6 +9,7 @@ import postgres from "postgres";
 import type { DatabaseConfig } from "../config/config.ts";
 import { assertPostgresPatched } from "./postgres-patch.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { type PgliteWorker, startPgliteWorker } from "./pglite-worker.ts";
 import { type Schema, schema } from "./schema.ts";
 
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -29,7 +30,7 @@ export type DatabaseHandle = {
 };
 
 export async function createDb(config: DatabaseConfig): Promise<DatabaseHandle> {
-  return config.kind === "postgres" ? createPostgres(config) : createPglite(config.dataDir);
+  return config.kind === "postgres" ? createPostgres(config) : createPglite(config);
 }
 
 const POSTGRES_POOL_SIZE = 10;
@@ -84,12 +85,8 @@ function createPostgres({ url, connectTimeoutMs, statementTimeoutMs }: Extract<D
   };
 }
 
-async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
-  if (dataDir === null) {
-    const client = new PGlite();
-    await client.waitReady;
-    return openPglite(client);
-  }
+async function createPglite({ dataDir, thread }: Extract<DatabaseConfig, { kind: "pglite" }>): Promise<DatabaseHandle> {
+  if (dataDir === null) return openPglite(await startPglite(null, thread));
   // PGlite creates the data directory but not its parents (a fresh DATA_DIR with AUTH_SECRET set).
   await mkdir(path.dirname(dataDir), { recursive: true });
   // Every process that opens the files takes the lock first: the server, and each CLI command.
@@ -101,9 +98,7 @@ async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
     },
   });
   try {
-    const client = new PGlite(dataDir);
-    await client.waitReady;
-    const handle = openPglite(client);
+    const handle = openPglite(await startPglite(dataDir, thread));
     let closing: Promise<void> | undefined;
     return { ...handle, close: () => (closing ??= handle.close().finally(() => lock.release())) };
   } catch (error) {
@@ -112,9 +107,21 @@ async function createPglite(dataDir: string | null): Promise<DatabaseHandle> {
   }
 }
 
-/** A handle over an already created PGlite (tests load theirs from a migrated snapshot, skipping initdb). */
-export function openPglite(client: PGlite): DatabaseHandle {
-  const db = drizzlePglite(client, { schema });
+async function startPglite(dataDir: string | null, thread: "worker" | "main"): Promise<PGlite | PgliteWorker> {
+  if (thread === "worker") return startPgliteWorker({ dataDir });
+  const client = new PGlite(dataDir ?? undefined);
+  await client.waitReady;
+  return client;
+}
+
+/**
+ * A handle over an already started PGlite, on this thread or in a worker (tests load theirs from a migrated
+ * snapshot, skipping initdb).
+ */
+export function openPglite(client: PGlite | PgliteWorker): DatabaseHandle {
+  // drizzle's PGlite session calls query() and transaction() on the client, and query()/exec() on a transaction:
+  // all a PgliteWorker answers (pglite-worker.ts).
+  const db = drizzlePglite(client as PGlite, { schema });
   let closing: Promise<void> | undefined;
   return {
     db,

@@ -12,7 +12,10 @@ export function uniqueViolationConstraint(error: unknown): string | null {
   return null;
 }
 
-/** Driver error codes (postgres.js, Node sockets) that mean the database could not be reached or dropped us. */
+/**
+ * Driver error codes (postgres.js, Node sockets, our PGlite worker thread) that mean the database could not be
+ * reached or dropped us.
+ */
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -24,6 +27,7 @@ const CONNECTION_CODES = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
+  "PGLITE_WORKER_EXITED",
 ]);
 
 /**

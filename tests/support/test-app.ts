@@ -10,7 +10,7 @@ import type { Mailer } from "../../src/delivery/mailer.ts";
 import { createMemoryMailer } from "../../src/delivery/memory-mailer.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { createRevocationBus } from "../../src/sessions/create-bus.ts";
-import { openTestDatabase } from "./test-database.ts";
+import { openTestDatabase, type TestDatabaseKind } from "./test-database.ts";
 
 /** argon2id with toy parameters: the same code path and hash format as production, in a millisecond. */
 export const fastHasher = createArgon2Hasher({ memoryCost: 64, timeCost: 1, parallelism: 1 });
@@ -23,10 +23,18 @@ export const TEST_CLIENT_IP = "192.0.2.10";
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** createApp over a fresh migrated database (PGlite in memory, or real PostgreSQL in the postgres tier). */
-export type TestAppOptions = { mailer?: Mailer; logger?: Logger; hasher?: PasswordHasher; rateLimitStore?: RateLimitStore; now?: () => Date };
+export type TestAppOptions = {
+  mailer?: Mailer;
+  logger?: Logger;
+  hasher?: PasswordHasher;
+  rateLimitStore?: RateLimitStore;
+  now?: () => Date;
+  /** The project's kind of database unless a test is about one. */
+  database?: TestDatabaseKind;
+};
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}) {
-  const testDb = await openTestDatabase();
+  const testDb = await openTestDatabase(options.database);
   const database = testDb.handle;
   const config = {
     ...buildConfig(

@@ -6,47 +6,54 @@ import { inject } from "vitest";
 import type { DatabaseConfig } from "../../src/config/config.ts";
 import { createDb, type DatabaseHandle, openPglite } from "../../src/db/client.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
+import { type PgliteWorker, startPgliteWorker } from "../../src/db/pglite-worker.ts";
 
 export type TestDatabase = { handle: DatabaseHandle; config: DatabaseConfig; close(): Promise<void> };
 
+/** Where a test's database lives: PGlite on the test's own thread, PGlite in a worker thread, or PostgreSQL. */
+export type TestDatabaseKind = "pglite" | "pglite-worker" | "postgres";
+
 /**
- * A migrated database of its own for one test: an in-memory PGlite holding exactly the migrated snapshot, or
- * (SERVAUTH_TEST_DB=postgres) a fresh database on the server named by TEST_DATABASE_URL, dropped afterwards.
+ * A migrated database of its own for one test: an in-memory PGlite holding exactly the migrated snapshot (on the
+ * test's thread, or in a worker thread as the server runs it), or a fresh database on the server named by
+ * TEST_DATABASE_URL, dropped afterwards. The project chooses the kind (SERVAUTH_TEST_DB); a test about one kind
+ * names it.
  */
-export async function openTestDatabase(): Promise<TestDatabase> {
-  if (process.env.SERVAUTH_TEST_DB === "postgres") return openPostgresTestDatabase();
-  return openPgliteTestDatabase();
+export async function openTestDatabase(kind = (process.env.SERVAUTH_TEST_DB ?? "pglite") as TestDatabaseKind): Promise<TestDatabase> {
+  if (kind === "postgres") return openPostgresTestDatabase();
+  return openPgliteTestDatabase(kind === "pglite-worker" ? "worker" : "main");
 }
 
 /**
  * Loading the snapshot costs seconds of CPU (PostgreSQL starting under WebAssembly); emptying the tables costs
  * milliseconds. So a PGlite given back in good order is kept and emptied for the next database, which is then
  * indistinguishable from a fresh load. The unit and http projects run with `isolate: false` (vitest.config.ts), so
- * this module state is the worker's: every test file the worker runs reuses the one PGlite, and it goes with the
- * worker. Two databases open at once are two PGlites.
+ * this module state is the worker's: every test file the worker runs reuses the one PGlite (of each thread kind),
+ * and it goes with the worker. Two databases open at once are two PGlites.
  */
-let idle: PGlite | undefined;
+const idle: { main?: PGlite; worker?: PgliteWorker } = {};
 
-async function openPgliteTestDatabase(): Promise<TestDatabase> {
-  const client = idle ?? (await loadSnapshot());
-  idle = undefined;
+async function openPgliteTestDatabase(thread: "worker" | "main"): Promise<TestDatabase> {
+  const client = idle[thread] ?? (await loadSnapshot(thread));
+  delete idle[thread];
   const lease = lend(client);
   const handle = openPglite(lease.client);
   return {
     handle,
-    config: { kind: "pglite", dataDir: null },
+    config: { kind: "pglite", dataDir: null, thread },
     async close() {
       lease.end();
       // A test that closed the handle (an outage) closed the PGlite; one left inside a transaction is not reused.
       if (client.closed) return;
-      if (client.isInTransaction() || idle !== undefined) return client.close();
+      if (client.isInTransaction() || idle[thread] !== undefined) return client.close();
       await emptyTables(client);
-      idle = client;
+      Object.assign(idle, { [thread]: client });
     },
   };
 }
 
-async function loadSnapshot(): Promise<PGlite> {
+async function loadSnapshot(thread: "worker" | "main"): Promise<PGlite | PgliteWorker> {
+  if (thread === "worker") return startPgliteWorker({ dataDir: null, snapshotPath: inject("pgliteSnapshotPath") });
   const snapshot = new Blob([await readFile(inject("pgliteSnapshotPath"))]);
   return PGlite.create({ loadDataDir: snapshot });
 }
@@ -55,7 +62,7 @@ async function loadSnapshot(): Promise<PGlite> {
  * The PGlite as the test's app sees it: once the database is given back, any late use (a timer the app forgot to
  * stop) fails loudly instead of writing into the next test's database.
  */
-function lend(client: PGlite): { client: PGlite; end(): void } {
+function lend<Client extends PGlite | PgliteWorker>(client: Client): { client: Client; end(): void } {
   let ended = false;
   const view = new Proxy(client, {
     get(target, property) {
@@ -73,7 +80,7 @@ function lend(client: PGlite): { client: PGlite; end(): void } {
 }
 
 /** Every row the tests wrote, gone; the migrations' own bookkeeping (servauth_migrations) stays. */
-async function emptyTables(client: PGlite): Promise<void> {
+async function emptyTables(client: PGlite | PgliteWorker): Promise<void> {
   const { rows } = await client.query<{ name: string }>(
     `select format('%I.%I', schemaname, tablename) as name from pg_tables
      where schemaname not in ('pg_catalog', 'information_schema', 'servauth_migrations')`,

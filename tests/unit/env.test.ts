@@ -40,6 +40,7 @@ describe("parseEnv defaults", () => {
       PORT: 3000,
       HOST: "0.0.0.0",
       DATA_DIR: "./data",
+      EMBEDDED_DATABASE_THREAD: "worker",
       WORKERS: 1,
       DATABASE_CONNECT_TIMEOUT_MS: 5_000,
       DATABASE_STATEMENT_TIMEOUT_MS: 10_000,
@@ -347,12 +348,13 @@ describe("buildConfig", () => {
     expect(config.authSecret).toBe(SECRET);
   });
 
-  it("database: unset is PGlite under DATA_DIR, memory:// is PGlite in memory, postgres:// is postgres", () => {
+  it("database: unset is PGlite under DATA_DIR, memory:// is PGlite in memory, either in a worker thread unless asked otherwise, postgres:// is postgres", () => {
     const onDisk = buildConfig(parseEnv({ DATA_DIR: "/var/lib/servauth" }), SECRET);
-    expect(onDisk.database).toEqual({ kind: "pglite", dataDir: path.join("/var/lib/servauth", "pgdata") });
+    expect(onDisk.database).toEqual({ kind: "pglite", dataDir: path.join("/var/lib/servauth", "pgdata"), thread: "worker" });
     expect(onDisk.dataDir).toBe("/var/lib/servauth");
 
-    expect(buildConfig(parseEnv({ DATABASE_URL: "memory://" }), SECRET).database).toEqual({ kind: "pglite", dataDir: null });
+    expect(buildConfig(parseEnv({ DATABASE_URL: "memory://" }), SECRET).database).toEqual({ kind: "pglite", dataDir: null, thread: "worker" });
+    expect(buildConfig(parseEnv({ EMBEDDED_DATABASE_THREAD: "main" }), SECRET).database).toMatchObject({ kind: "pglite", thread: "main" });
 
     const url = "postgresql://u:p@db:5432/app";
     expect(buildConfig(parseEnv({ DATABASE_URL: url }), SECRET).database).toEqual({ kind: "postgres", url, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 });
@@ -386,8 +388,8 @@ describe("describeDatabase", () => {
   });
 
   it("describes embedded databases", () => {
-    expect(describeDatabase({ kind: "pglite", dataDir: null })).toBe("embedded (in memory)");
-    expect(describeDatabase({ kind: "pglite", dataDir: "/data/pgdata" })).toBe("embedded (/data/pgdata)");
+    expect(describeDatabase({ kind: "pglite", dataDir: null, thread: "worker" })).toBe("embedded (in memory)");
+    expect(describeDatabase({ kind: "pglite", dataDir: "/data/pgdata", thread: "worker" })).toBe("embedded (/data/pgdata)");
   });
 });
 

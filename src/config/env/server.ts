@@ -28,6 +28,12 @@ export const serverVariables = {
     .min(1)
     .default("./data")
     .describe("Directory of the embedded database (pgdata/) and of the development auth-secret file."),
+  EMBEDDED_DATABASE_THREAD: z
+    .enum(["worker", "main"])
+    .default("worker")
+    .describe(
+      "Where the embedded database (PGlite) runs. worker: a thread of its own, so that its queries and its file writes on commit do not hold up other requests; main: the server's own thread, as before (for comparison). Not used with a postgres:// DATABASE_URL.",
+    ),
   /** Above 1 needs PostgreSQL (see crossFieldProblems). */
   WORKERS: z
     .union([z.literal("auto"), z.coerce.number().int().min(1).max(256)], { message: 'must be a whole number from 1 to 256, or "auto"' })
