@@ -14,11 +14,11 @@ import { createArgon2Hasher } from "../src/auth/password.ts";
 import { withServices } from "../src/cli/open-services.ts";
 import type { AppEnv } from "../src/http/app-env.ts";
 import { createApp } from "../src/http/app.ts";
-import { blocklist, unauthenticatedLimit } from "../src/http/middleware/abuse-guard.ts";
+import { unauthenticatedLimit } from "../src/http/middleware/abuse-guard.ts";
 import { limitBodySize } from "../src/http/middleware/body-limit.ts";
 import { corsAllowlist } from "../src/http/middleware/cors.ts";
 import { csrfProtection } from "../src/http/middleware/csrf.ts";
-import { requestDeadline } from "../src/http/middleware/deadline.ts";
+import { requestAdmission } from "../src/http/middleware/request-admission.ts";
 import { requestEnvelope } from "../src/http/middleware/request-envelope.ts";
 import { createRequestLimits } from "../src/http/request-limits.ts";
 import { createRouter } from "../src/http/router.ts";
@@ -86,8 +86,7 @@ await withServices(async (services) => {
   const withEnvelope = new Hono<AppEnv>().use(envelope).get("/json", (c) => c.json(body));
   const reference = await timeGet("bare + requestEnvelope (reference for the lines below)", withEnvelope.fetch, `${APP_URL}/json`, { authorization: "Bearer x" });
   const layers: Array<[string, MiddlewareHandler<AppEnv>]> = [
-    ["requestDeadline", requestDeadline(config.requestDeadlineMs)],
-    ["blocklist", blocklist(services.isBlocked)],
+    ["requestAdmission (blocklist, deadline)", requestAdmission({ isBlocked: services.isBlocked, deadlineMs: config.requestDeadlineMs })],
     ["corsAllowlist", corsAllowlist(config.allowedOrigins)],
     ["limitBodySize", limitBodySize(config.maxBodyBytes)],
     ["csrfProtection", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: ["a", "b"] })],

@@ -3,13 +3,13 @@ import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { createCookieJar, createOtpCookie } from "./cookies.ts";
-import { blocklist, unauthenticatedLimit } from "./middleware/abuse-guard.ts";
+import { unauthenticatedLimit } from "./middleware/abuse-guard.ts";
 import { authenticate, createAuthenticator } from "./middleware/authenticate.ts";
 import { limitBodySize } from "./middleware/body-limit.ts";
 import type { SocketAddressReader } from "./middleware/client-ip.ts";
 import { corsAllowlist } from "./middleware/cors.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
-import { requestDeadline } from "./middleware/deadline.ts";
+import { requestAdmission } from "./middleware/request-admission.ts";
 import { requestGuards } from "./middleware/request-guards.ts";
 import { requestEnvelope } from "./middleware/request-envelope.ts";
 import { createErrorHandler, problemResponse } from "./on-error.ts";
@@ -21,7 +21,6 @@ import { createAdminCheck } from "./middleware/require-admin.ts";
 import { createGraphqlRoutes } from "./routes/graphql.ts";
 import { createMailLinkPages } from "./pages/mail-link-pages.ts";
 import { createRouter } from "./router.ts";
-import { deferringJobsUntilAnswered } from "../outbox/after-answer.ts";
 import { VERSION } from "../version.ts";
 import { createAccountRoutes } from "./routes/account.ts";
 import { createAdminRoutes } from "./routes/admin.ts";
@@ -63,8 +62,6 @@ export function createApp(services: Services, options: AppOptions) {
   const requireAuth = authenticate(authenticateDeps);
 
   const app = createRouter();
-  // Background mail jobs queued by a request (MailOutbox.compose) start once it is answered, never during it.
-  app.use((_c, next) => deferringJobsUntilAnswered(next));
   // Before anything that can answer early (CORS preflight, CSRF), so those requests are logged and counted too.
   app.use(
     requestEnvelope({
@@ -74,8 +71,7 @@ export function createApp(services: Services, options: AppOptions) {
       metrics: config.metrics.enabled ? services.metrics : null,
     }),
   );
-  app.use(requestDeadline(config.requestDeadlineMs));
-  app.use(blocklist(services.isBlocked));
+  app.use(requestAdmission({ isBlocked: services.isBlocked, deadlineMs: config.requestDeadlineMs }));
   app.use(corsAllowlist(config.allowedOrigins));
   app.use(
     requestGuards({

@@ -16,7 +16,10 @@ export async function deferringJobsUntilAnswered<T>(answer: () => Promise<T>): P
   }
 }
 
-/** Starts `job` once the current request has its answer; outside a request (CLI, background work), now. */
+/**
+ * Starts `job` once the current request has its answer; outside a request (CLI, background work) or in one the app
+ * does not wrap (a GET: src/http/middleware/request-envelope.ts), now.
+ */
 export function afterAnswer(job: () => void): void {
   const jobs = deferredJobs.getStore();
   if (jobs === undefined) job();

@@ -1,19 +1,10 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { AppError } from "../../errors.ts";
 import type { AppEnv } from "../app-env.ts";
 import type { RequestLimits } from "../request-limits.ts";
 
 /** Orchestrators poll these from a few addresses; they are neither blocked by the generic limit nor worth it. */
 const OPERATIONS_PATHS = new Set(["/health", "/ready", "/metrics"]);
-
-/** BLOCKLIST_CIDRS: refused before any other work is done for the request. */
-export function blocklist(isBlocked: (ip: string | null) => boolean) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (isBlocked(c.get("clientIp"))) throw new AppError("IP_BLOCKED");
-    await next();
-  });
-}
 
 /**
  * The generic per-IP limit for requests that present no credentials. Requests with a bearer token or the session

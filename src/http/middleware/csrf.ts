@@ -3,7 +3,8 @@ import { createMiddleware } from "hono/factory";
 import { AppError } from "../../errors.ts";
 import type { AppEnv } from "../app-env.ts";
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** RFC 9110 section 9.2.1: methods a client never uses to change anything (the app keeps it so). */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * Origin-based CSRF protection (OWASP: "verifying origin with standard headers").
