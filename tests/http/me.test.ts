@@ -10,8 +10,10 @@ afterAll(async () => {
 });
 
 describe("PUT /auth/me", () => {
-  it("changes the username, and the next GET /auth/me shows it", async () => {
+  it("changes the username, and the next GET /auth/me shows it (not the body it answered before)", async () => {
     const { accessToken, user } = await registerUser(t);
+    const before = await (await t.request("GET", "/auth/me", undefined, bearer(accessToken))).json();
+    expect(before.user.username).toBeNull();
     const response = await t.request("PUT", "/auth/me", { username: "Renamed_1" }, bearer(accessToken));
     expect(response.status).toBe(200);
     const body = await response.json();

@@ -7,7 +7,9 @@ import type { AppEnv } from "../app-env.ts";
 import type { CookieJar } from "../cookies.ts";
 import type { RequestLimits } from "../request-limits.ts";
 import { attemptOf } from "../sign-in.ts";
-import { AssuranceFields, assuranceJson, AUTHENTICATED, Email, jsonBody, jsonResponse, PresentedPassword, problem, PublicUserSchema, Username } from "../schemas.ts";
+import { respondWithJsonText } from "../json-text.ts";
+import { createMeBodies } from "./me-body.ts";
+import { AssuranceFields, AUTHENTICATED, Email, jsonBody, jsonResponse, PresentedPassword, problem, PublicUserSchema, Username } from "../schemas.ts";
 
 export type MeRouteDeps = Pick<Services, "profile" | "accountDeletion"> & {
   cookies: CookieJar;
@@ -93,24 +95,11 @@ const deleteMe = createRoute({
 
 /** GET, PUT, DELETE /auth/me. */
 export function createMeRoutes({ profile, accountDeletion, cookies, requireAuth, limits }: MeRouteDeps) {
+  const meBody = createMeBodies();
   const app = createRouter();
   app.use(requireAuth);
   return app
-    .openapi(getMe, (c) => {
-      const { user, session } = c.get("auth");
-      return c.json(
-        {
-          user: toPublicUser(user),
-          session: {
-            id: session.id,
-            createdAt: session.createdAt.toISOString(),
-            expiresAt: session.expiresAt.toISOString(),
-            ...assuranceJson(session),
-          },
-        },
-        200,
-      );
-    })
+    .openapi(getMe, (c) => respondWithJsonText(c, meBody(c.get("auth")), 200))
     .openapi(updateMe, async (c) => {
       const updated = await profile.update(c.get("auth"), c.req.valid("json"), attemptOf(c, limits));
       return c.json({ user: toPublicUser(updated) }, 200);
