@@ -8,7 +8,7 @@ import type { SessionInfo } from "../sessions/session-service.ts";
 import { hashOpaqueToken } from "../tokens/opaque-token.ts";
 import type { ApiKeyCache, CachedApiKey } from "./api-key-cache.ts";
 import type { ApiKeyRow, ApiKeys } from "./api-keys.ts";
-import { apiKeyIdOf } from "./secret-format.ts";
+import { createApiKeyIdReader } from "./secret-format.ts";
 
 /**
  * What an API key authenticates: its owner, and a session-shaped view of the key so the rest of the app (GET
@@ -36,6 +36,15 @@ export function createApiKeyValidator(deps: {
 }) {
   const { keys, cache, bus, audit, logger, now = () => new Date() } = deps;
   bus.subscribe((event) => cache.apply(event));
+  const idOf = createApiKeyIdReader();
+  // One view per key row, as the session cache keeps one session object per session: a new row (a reload after any
+  // change) gets a new view, and what is derived from the view (GET /auth/me's body) is derived once per row.
+  const sessionViews = new WeakMap<ApiKeyRow, SessionInfo>();
+  const sessionViewFor = (key: ApiKeyRow) => {
+    let view = sessionViews.get(key);
+    if (view === undefined) sessionViews.set(key, (view = sessionViewOf(key)));
+    return view;
+  };
 
   async function lookup(id: string): Promise<CachedApiKey | null> {
     const trusted = bus.isConnected();
@@ -69,7 +78,7 @@ export function createApiKeyValidator(deps: {
      * revoked key's use (built only then: this runs on every request).
      */
     async validate(presented: string, context: () => AuditContext): Promise<ApiKeyAuthentication | null> {
-      const id = apiKeyIdOf(presented);
+      const id = idOf(presented);
       if (id === null) return null;
       const entry = await lookup(id);
       if (entry === null) return null;
@@ -86,7 +95,7 @@ export function createApiKeyValidator(deps: {
       if (user.deletionScheduledAt !== null) return null;
       assertNotBanned(user, at);
       recordUse(key);
-      return { session: sessionViewOf(key), user, apiKey: { id: key.id, scopes: key.scopes } };
+      return { session: sessionViewFor(key), user, apiKey: { id: key.id, scopes: key.scopes } };
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { API_KEY_LENGTH, apiKeyIdOf, generateApiKey, generateClientSecret, isWellFormedClientSecret } from "../../src/machine/secret-format.ts";
+import { API_KEY_LENGTH, apiKeyIdOf, createApiKeyIdReader, generateApiKey, generateClientSecret, isWellFormedClientSecret } from "../../src/machine/secret-format.ts";
 
 describe("API keys (sa_...)", () => {
   it("carry their row's id, which comes back out of a well-formed key", () => {
@@ -34,6 +34,29 @@ describe("API keys (sa_...)", () => {
     expect(new Set(secrets).size).toBe(secrets.length);
     expect(new Set(secrets.join("")).size).toBe(62);
     expect(62 ** 43).toBeGreaterThan(2 ** 256);
+  });
+});
+
+describe("createApiKeyIdReader (the hot path's apiKeyIdOf)", () => {
+  it("answers as apiKeyIdOf does, from memory too: a remembered id part never excuses a wrong checksum", () => {
+    const idOf = createApiKeyIdReader(2);
+    const id = randomUUID();
+    const key = generateApiKey(id);
+    const sameIdOtherSecret = generateApiKey(id);
+    const lastChar = key.at(-1) === "0" ? "1" : "0";
+    for (let round = 0; round < 2; round += 1) {
+      expect(idOf(key)).toBe(id);
+      expect(idOf(sameIdOtherSecret)).toBe(id);
+      expect(idOf(key.slice(0, -1) + lastChar)).toBeNull();
+      expect(idOf(`${key.slice(0, 30)}-${key.slice(31)}`)).toBeNull();
+    }
+  });
+
+  it("keeps answering right past its capacity (the oldest id parts are decoded again)", () => {
+    const idOf = createApiKeyIdReader(2);
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    const keys = ids.map((id) => generateApiKey(id));
+    for (let round = 0; round < 2; round += 1) keys.forEach((key, index) => expect(idOf(key)).toBe(ids[index]));
   });
 });
 
