@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (via bench/run.sh): the load benchmarks of issue 3, on Bun, over loopback, with wrk.
+ * `npm run bench` (via bench/run.sh): the load benchmarks of issues 3 and 22, on Bun, over loopback, with wrk.
  * Baselines (a bare Hono JSON route, bare argon2id verifies) are measured in the same run on the same runtime;
  * the real server is started once on embedded PGlite and once on PostgreSQL. See docs/benchmarks.md.
  *
@@ -28,6 +28,8 @@ const CONNECTIONS = 50;
 const LOGIN_CONNECTIONS = 16;
 /** GET /auth/me load while logins saturate the server (it is the latency we look at, not the rate). */
 const ME_UNDER_LOGIN_CONNECTIONS = 10;
+/** Issue 22: requests answered from memory stay fast while logins keep the database and the hash busy. */
+const ME_UNDER_LOGIN_P99_MS = 15;
 /** Sessions whose refresh chains the refresh benchmark walks (more than its connections, see wrk/refresh.lua). */
 const REFRESH_SESSIONS = 80;
 const PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -139,7 +141,11 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
   const bare = await measureBare(label, label === "PGlite");
   const bareRate = okPerSecond(bare);
   const meRates: Partial<Record<string, number>> = {};
+  // Issue 22's targets: a bearer token at half the bare route, the cookie (a hash and a cookie parse more) a little
+  // below; the API key is held to the bearer figure in the row after these.
+  const meTargets = { "bearer token": 0.5, "API key": null, "session cookie": 0.45 } as const;
   for (const [kind, env] of [["bearer token", bearer], ["API key", apiKey], ["session cookie", cookie]] as const) {
+    const minRatio = meTargets[kind];
     await warm(meUrl, "get", env);
     const r = await measure(`${label} GET /auth/me (${kind})`, { url: meUrl, script: "get", threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, env }, pids);
     meRates[kind] = okPerSecond(r);
@@ -150,8 +156,8 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
       p99: fmtMs(r.p99Us),
       baseline: `bare ${fmtRate(bareRate)}`,
       ratio: fmtRatio(ratio),
-      target: ">= 0.50, p99 <= 20 ms",
-      met: ratio >= 0.5 && r.p99Us <= 20_000 && r.non2xx3xx === 0,
+      target: minRatio === null ? "p99 <= 20 ms" : `>= ${minRatio.toFixed(2)}, p99 <= 20 ms`,
+      met: (minRatio === null || ratio >= minRatio) && r.p99Us <= 20_000 && r.non2xx3xx === 0,
       cpu: fmtCpu(r.serverCpuUs, r.databaseCpuUs),
       foreign: fmtCores(r.foreign),
       // Bare CPU per request over this route's: the ratio the route would reach if CPU were all that counted.
@@ -159,8 +165,8 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
     });
   }
 
-  // Issue 19: a key is validated from the cache like a session, so it should cost about what a bearer JWT does
-  // (the key's request also counts toward RATE_LIMIT_API_KEY, which generousRateLimits() leaves on).
+  // Issues 19 and 22: a key is validated from the cache like a session, so it should cost about what a bearer JWT
+  // does (RATE_LIMIT_API_KEY is off by default, as RATE_LIMIT_AUTHENTICATED_SESSION is, so neither is counted).
   const keyRate = meRates["API key"] ?? 0;
   const bearerRate = meRates["bearer token"] ?? 0;
   rows.push({
@@ -199,14 +205,16 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
   await warm(loginUrl, "login", loginEnv, LOGIN_CONNECTIONS);
   const lr = await measure(`${label} POST /auth/login`, { url: loginUrl, script: "login", threads: THREADS, connections: LOGIN_CONNECTIONS, seconds: SECONDS, env: loginEnv }, pids);
   const loginRatio = okPerSecond(lr) / argon2Rate;
+  // Issue 22: a login is one argon2id verify and its statements; the embedded database's run in the server's process.
+  const loginTarget = label === "PGlite" ? 0.75 : 0.8;
   rows.push({
     figure: `${label}: POST /auth/login (-t${THREADS} -c${LOGIN_CONNECTIONS})`,
     value: fmtRate(okPerSecond(lr)),
     p99: fmtMs(lr.p99Us),
     baseline: `argon2id ${argon2Rate.toFixed(1)} verifies/s`,
     ratio: fmtRatio(loginRatio),
-    target: ">= 0.85",
-    met: loginRatio >= 0.85 && lr.non2xx3xx === 0,
+    target: `>= ${loginTarget.toFixed(2)}`,
+    met: loginRatio >= loginTarget && lr.non2xx3xx === 0,
     cpu: fmtCpu(lr.serverCpuUs, lr.databaseCpuUs),
     foreign: fmtCores(lr.foreign),
     note: errorsNote(lr),
@@ -224,8 +232,8 @@ async function benchServer(label: string, server: RunningProcess, backendPids: O
     figure: `${label}: GET /auth/me p99 (bearer, -t1 -c${ME_UNDER_LOGIN_CONNECTIONS}) while POST /auth/login saturated (-t1 -c${LOGIN_CONNECTIONS})`,
     value: fmtRate(okPerSecond(mr)),
     p99: fmtMs(mr.p99Us),
-    target: "p99 <= 50 ms",
-    met: mr.p99Us <= 50_000 && mr.non2xx3xx === 0,
+    target: `p99 <= ${ME_UNDER_LOGIN_P99_MS} ms`,
+    met: mr.p99Us <= ME_UNDER_LOGIN_P99_MS * 1000 && mr.non2xx3xx === 0,
     cpu: "(mixed load)",
     foreign: fmtCores(mr.foreign),
     note: [`logins meanwhile ${fmtRate(okPerSecond(bl))}`, lag, errorsNote(mr), errorsNote(bl) && `login: ${errorsNote(bl)}`].filter(Boolean).join("; "),

@@ -110,6 +110,8 @@ try {
   endPhase("setup");
 
   await measure("bare Hono GET /json", new Hono().get("/json", (c) => c.json(body)).fetch, `${APP_URL}/json`);
+  // Every global layer and a handler that does nothing: what the app costs before a route's own work.
+  await measure("GET /health (global middleware only)", app.fetch, `${APP_URL}/health`);
   await measure("GET /auth/me, bearer JWT", app.fetch, `${APP_URL}/auth/me`, { authorization: `Bearer ${accessToken}` });
   await measure("GET /auth/me, session cookie", app.fetch, `${APP_URL}/auth/me`, { cookie });
   await measure("GET /auth/me, API key", app.fetch, `${APP_URL}/auth/me`, { authorization: `Bearer ${key}` });

@@ -5,7 +5,8 @@ export type ScratchDatabase = { url: string; backends(): Promise<number[]> };
 
 /** Creates the database, runs `fn`, drops it (even while servers still hold connections to it). */
 export async function withScratchDatabase<T>(adminUrl: string, prefix: string, fn: (database: ScratchDatabase) => Promise<T>): Promise<T> {
-  const name = `servauth_${prefix}_${Date.now().toString(36)}`;
+  // The pid too: two runs side by side (one tree against another) may start in the same millisecond.
+  const name = `servauth_${prefix}_${process.pid}_${Date.now().toString(36)}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   try {
