@@ -61,6 +61,9 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
   return {
     consume,
 
+    /** Whether the rule is on: an off rule is never counted, so a caller on the hot path may skip the call. */
+    applies: (name: RuleName): boolean => rules[name] !== null,
+
     /** RATE_LIMITED if the subject is already at the limit, without counting (checks before costly work). */
     async assertBelow(name: RuleName, subject: string): Promise<void> {
       const rule = rules[name];

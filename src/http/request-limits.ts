@@ -14,6 +14,8 @@ import { auditContext } from "./audit-context.ts";
  * A request without a known address (in-process calls with no socket) is not IP-limited rather than being
  * lumped into one shared "unknown" bucket.
  */
+const ALREADY_DONE = Promise.resolve();
+
 export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
   async function guarded(c: Context<AppEnv>, check: () => Promise<void>): Promise<void> {
     try {
@@ -36,8 +38,10 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
   }
 
   const limits = {
-    consume: (c: Context<AppEnv>, name: RuleName, subject: string | null, weight = 1) =>
-      guarded(c, async () => {
+    // An off rule (RATE_LIMIT_AUTHENTICATED_SESSION by default, checked on every authenticated request) costs no
+    // async frames at all.
+    consume: (c: Context<AppEnv>, name: RuleName, subject: string | null, weight = 1): Promise<void> =>
+      !limiter.applies(name) ? ALREADY_DONE : guarded(c, async () => {
         if (subject === null) return;
         const state = await limiter.consume(name, subject, weight);
         if (state !== null && !KEYED_BY_ADDRESS.has(name)) advertise(c, state);
