@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { type PgliteReply, type PgliteRequest, type PgliteThreadOptions, START_REQUEST_ID, toErrorData } from "./pglite-protocol.ts";
@@ -16,8 +17,23 @@ const identity = (value: unknown) => value;
 
 type OpenTransaction = { tx: Transaction; settle(commit: boolean): void; finished: Promise<void> };
 
+/**
+ * The thread's nice value: below the server's thread, so that when the cores are busy (logins hashing on every core)
+ * the scheduler runs the event loop first and requests answered from memory do not queue behind the database's
+ * work. Only raised, which needs no privilege, and only on Linux, where the nice value is the calling thread's alone
+ * (elsewhere it would be the whole server's).
+ */
+const NICENESS = 10;
+
 const port = parentPort;
 if (port === null) throw new Error("pglite-thread.ts runs as a worker thread");
+if (process.platform === "linux") {
+  try {
+    setPriority(NICENESS);
+  } catch {
+    // Refused (a sandbox without setpriority): the thread runs at the server's priority.
+  }
+}
 const reply = (message: PgliteReply) => port.postMessage(message);
 
 const pg = await open(workerData as PgliteThreadOptions).catch((error: unknown) => {

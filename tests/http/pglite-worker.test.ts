@@ -1,12 +1,13 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { isDatabaseUnavailable, uniqueViolationConstraint } from "../../src/db/errors.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
-import type { PgliteWorker } from "../../src/db/pglite-worker.ts";
+import { type PgliteWorker, startPgliteWorker } from "../../src/db/pglite-worker.ts";
 import { users } from "../../src/db/tables/users.ts";
 import { createTestApp, registerUser, type TestApp } from "../support/test-app.ts";
 
@@ -40,6 +41,10 @@ async function loopStallDuring(work: () => Promise<unknown>): Promise<{ longestS
   return { longestStallMs, workMs: performance.now() - started };
 }
 
+/** The nice value of one of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
+const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+const threadsAtNice = (nice: number) => readdirSync("/proc/self/task").filter((tid) => niceOf(tid) === nice).length;
+
 describe("the embedded database in a worker thread", () => {
   let t: TestApp;
   beforeEach(async () => {
@@ -54,6 +59,19 @@ describe("the embedded database in a worker thread", () => {
     expect(workMs).toBeGreaterThan(300);
     // On the server's thread the loop would stall for the whole query; a loaded machine may delay a tick a little.
     expect(longestStallMs).toBeLessThan(150);
+  });
+
+  it.runIf(process.platform === "linux")("runs below the server's thread's priority, so a busy database cannot delay the event loop's turn", async () => {
+    const before = threadsAtNice(10);
+    const pg = await startPgliteWorker({ dataDir: null });
+    try {
+      expect(threadsAtNice(10)).toBe(before + 1);
+      expect(niceOf(String(process.pid))).toBe(0);
+    } finally {
+      await pg.close();
+    }
+    // Gone once its OS thread is joined, a moment after close() resolves.
+    await vi.waitFor(() => expect(threadsAtNice(10)).toBe(before));
   });
 
   it("keeps PostgreSQL's error fields, so a duplicate is a unique violation with its constraint", async () => {
