@@ -5,7 +5,7 @@ import type { AuditContext, AuditLog } from "../observability/audit.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RevocationBus } from "../sessions/revocation-bus.ts";
 import type { SessionInfo } from "../sessions/session-service.ts";
-import { hashOpaqueToken } from "../tokens/opaque-token.ts";
+import { opaqueTokenDigest } from "../tokens/opaque-token.ts";
 import type { ApiKeyCache, CachedApiKey } from "./api-key-cache.ts";
 import type { ApiKeyRow, ApiKeys } from "./api-keys.ts";
 import { createApiKeyIdReader } from "./secret-format.ts";
@@ -45,6 +45,13 @@ export function createApiKeyValidator(deps: {
     if (view === undefined) sessionViews.set(key, (view = sessionViewOf(key)));
     return view;
   };
+  // The stored hash as bytes, decoded once per key row rather than on every request.
+  const storedDigests = new WeakMap<ApiKeyRow, Buffer>();
+  const storedDigestOf = (key: ApiKeyRow) => {
+    let digest = storedDigests.get(key);
+    if (digest === undefined) storedDigests.set(key, (digest = Buffer.from(key.secretHash, "base64url")));
+    return digest;
+  };
 
   async function lookup(id: string): Promise<CachedApiKey | null> {
     const trusted = bus.isConnected();
@@ -83,9 +90,9 @@ export function createApiKeyValidator(deps: {
       const entry = await lookup(id);
       if (entry === null) return null;
       const { key, user } = entry;
-      const presentedHash = Buffer.from(hashOpaqueToken(presented));
-      const storedHash = Buffer.from(key.secretHash);
-      if (presentedHash.length !== storedHash.length || !timingSafeEqual(presentedHash, storedHash)) return null;
+      const presentedDigest = opaqueTokenDigest(presented);
+      const storedDigest = storedDigestOf(key);
+      if (presentedDigest.length !== storedDigest.length || !timingSafeEqual(presentedDigest, storedDigest)) return null;
       if (key.revokedAt !== null) {
         await auditRevokedUse(entry, context);
         return null;

@@ -11,5 +11,10 @@ export function generateOpaqueToken(): string {
  * application code; the database compares hashes, which reveals nothing about the token).
  */
 export function hashOpaqueToken(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
+  return opaqueTokenDigest(token).toString("base64url");
+}
+
+/** The SHA-256 behind hashOpaqueToken, as bytes: what a constant-time comparison takes, with no text between. */
+export function opaqueTokenDigest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
 }
