@@ -7,6 +7,9 @@ import type { AuditLog } from "../observability/audit.ts";
 import type { AppEnv, Authentication } from "./app-env.ts";
 import { auditContext } from "./audit-context.ts";
 
+/** What consuming a rule that is off answers: nothing to wait for. */
+const ALREADY_DONE: Promise<void> = Promise.resolve();
+
 /**
  * The limiter as handlers use it: subjects come from the request, the tightest rule's state is advertised in
  * RateLimit headers (not a rule keyed by an address: see KEYED_BY_ADDRESS), and the first refusal of each window
@@ -14,8 +17,6 @@ import { auditContext } from "./audit-context.ts";
  * A request without a known address (in-process calls with no socket) is not IP-limited rather than being
  * lumped into one shared "unknown" bucket.
  */
-const ALREADY_DONE = Promise.resolve();
-
 export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
   async function guarded(c: Context<AppEnv>, check: () => Promise<void>): Promise<void> {
     try {
