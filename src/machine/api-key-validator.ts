@@ -17,6 +17,8 @@ import { createApiKeyIdReader } from "./secret-format.ts";
  */
 export type ApiKeyAuthentication = { session: SessionInfo; user: UserRow; apiKey: { id: string; scopes: string[] } };
 
+const SHA256_BYTES = 32;
+
 /** A revoked key's later use is audited at most this often per key and instance: a client retrying in a loop floods nothing. */
 const REVOKED_USE_AUDIT_INTERVAL_MS = 60_000;
 
@@ -45,11 +47,17 @@ export function createApiKeyValidator(deps: {
     if (view === undefined) sessionViews.set(key, (view = sessionViewOf(key)));
     return view;
   };
-  // The stored hash as bytes, decoded once per key row rather than on every request.
-  const storedDigests = new WeakMap<ApiKeyRow, Buffer>();
+  // The stored hash as bytes, decoded once per key row rather than on every request. Node's decoder is lenient
+  // (padding, "+/", stray characters): only the spelling hashOpaqueToken writes counts, as it does where a key is
+  // revoked by its hash (token-revocation.ts); any other stored value matches no key.
+  const storedDigests = new WeakMap<ApiKeyRow, Buffer | null>();
   const storedDigestOf = (key: ApiKeyRow) => {
     let digest = storedDigests.get(key);
-    if (digest === undefined) storedDigests.set(key, (digest = Buffer.from(key.secretHash, "base64url")));
+    if (digest === undefined) {
+      const decoded = Buffer.from(key.secretHash, "base64url");
+      digest = decoded.length === SHA256_BYTES && decoded.toString("base64url") === key.secretHash ? decoded : null;
+      storedDigests.set(key, digest);
+    }
     return digest;
   };
 
@@ -90,9 +98,8 @@ export function createApiKeyValidator(deps: {
       const entry = await lookup(id);
       if (entry === null) return null;
       const { key, user } = entry;
-      const presentedDigest = opaqueTokenDigest(presented);
       const storedDigest = storedDigestOf(key);
-      if (presentedDigest.length !== storedDigest.length || !timingSafeEqual(presentedDigest, storedDigest)) return null;
+      if (storedDigest === null || !timingSafeEqual(opaqueTokenDigest(presented), storedDigest)) return null;
       if (key.revokedAt !== null) {
         await auditRevokedUse(entry, context);
         return null;

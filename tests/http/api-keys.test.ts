@@ -98,6 +98,18 @@ describe("Authorization: Bearer sa_...", () => {
     expect(body.session).toMatchObject({ id: apiKey.id, amr: ["key"], aal: 1, expiresAt: apiKey.expiresAt });
   });
 
+  it("matches only the stored hash as it was written: a padded or re-spelt copy of it (same bytes) matches no key", async () => {
+    const { accessToken } = await registerUser(t);
+    for (const respell of [(hash: string) => `${hash}=`, (hash: string) => `${hash.slice(0, 20)}\n${hash.slice(20)}`]) {
+      const { key, apiKey } = await createApiKey(t, accessToken);
+      const [row] = await t.db.select().from(apiKeys).where(eq(apiKeys.id, apiKey.id));
+      const respelt = respell(row!.secretHash);
+      expect(Buffer.from(respelt, "base64url")).toEqual(Buffer.from(row!.secretHash, "base64url"));
+      await t.db.update(apiKeys).set({ secretHash: respelt }).where(eq(apiKeys.id, apiKey.id));
+      expect((await me(key)).status).toBe(401);
+    }
+  });
+
   it("refuses a typo (checksum), a forged secret with a valid checksum, an unknown id and junk with 401", async () => {
     const { accessToken } = await registerUser(t);
     const { key } = await createApiKey(t, accessToken);
