@@ -108,7 +108,19 @@ async function createPglite({ dataDir, thread }: Extract<DatabaseConfig, { kind:
 }
 
 async function startPglite(dataDir: string | null, thread: "worker" | "main"): Promise<PGlite | PgliteWorker> {
-  if (thread === "worker") return startPgliteWorker({ dataDir });
+  if (thread === "worker") {
+    return startPgliteWorker(
+      { dataDir },
+      {
+        // On the server's thread a crash of PGlite ended the process, and its supervisor started a new one; a dead
+        // thread would leave a process that answers 503 for ever (or 200 from its caches, hiding the outage).
+        onUnexpectedExit(error) {
+          process.stderr.write(`servauth: the embedded database's thread stopped (${String(error.cause)}); stopping\n`);
+          process.exit(1);
+        },
+      },
+    );
+  }
   const client = new PGlite(dataDir ?? undefined);
   await client.waitReady;
   return client;

@@ -93,6 +93,11 @@ if (pg !== null) {
     }
   };
 
+  // A request that cannot be read cannot be answered: end the thread, so that the server fails every query at once
+  // (pglite-worker.ts) rather than leave one waiting for ever.
+  port.on("messageerror", (error) => {
+    throw error;
+  });
   const fail = (id: number, error: unknown) => reply({ id, ok: false, error: toErrorData(error) });
   port.on("message", (request: PgliteRequest) => {
     handle(request).then((value) => {

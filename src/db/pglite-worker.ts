@@ -44,7 +44,12 @@ type Op = WithoutId<PgliteRequest>;
  *   const pg = await startPgliteWorker({ dataDir: "./data/pgdata" });
  *   const handle = openPglite(pg); // drizzle over it, as over PGlite itself
  */
-export async function startPgliteWorker(options: PgliteThreadOptions): Promise<PgliteWorker> {
+export type PgliteWorkerEvents = {
+  /** The thread ended without close() (a crash, or a message it could not read): every query fails from now on. */
+  onUnexpectedExit?: (error: PgliteWorkerExitedError) => void;
+};
+
+export async function startPgliteWorker(options: PgliteThreadOptions, events: PgliteWorkerEvents = {}): Promise<PgliteWorker> {
   // No execArgv: the entry registers tsx itself where needed, and the server's flags are not the thread's.
   const worker = new Worker(new URL("./pglite-thread-entry.mjs", import.meta.url), { workerData: options, execArgv: [] });
   const pending = new Map<number, Pending>();
@@ -67,10 +72,18 @@ export async function startPgliteWorker(options: PgliteThreadOptions): Promise<P
   worker.on("error", (error) => {
     lastError = error;
   });
+  // An answer that cannot be read leaves its query waiting for ever: the protocol is broken, so is the thread.
+  worker.on("messageerror", (error) => {
+    lastError = error;
+    void worker.terminate();
+  });
   worker.on("exit", (exitCode) => {
-    gone ??= new PgliteWorkerExitedError(lastError ?? new Error(`exit code ${exitCode}`));
+    const expected = gone !== null || closing !== undefined;
+    const exited = new PgliteWorkerExitedError(lastError ?? new Error(`exit code ${exitCode}`));
+    gone ??= exited;
     for (const waiting of pending.values()) waiting.reject(gone);
     pending.clear();
+    if (!expected) events.onUnexpectedExit?.(exited);
   });
 
   const send = <T>(op: Op): Promise<T> => {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { isDatabaseUnavailable, uniqueViolationConstraint } from "../../src/db/errors.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
-import { type PgliteWorker, startPgliteWorker } from "../../src/db/pglite-worker.ts";
+import { type PgliteWorker, PgliteWorkerExitedError, startPgliteWorker } from "../../src/db/pglite-worker.ts";
 import { users } from "../../src/db/tables/users.ts";
 import { createTestApp, registerUser, type TestApp } from "../support/test-app.ts";
 
@@ -118,6 +118,19 @@ describe("the embedded database in a worker thread", () => {
       expect(response.status).toBe(503);
       expect((await response.json()).code).toBe("DEPENDENCY_UNAVAILABLE");
     }
+  });
+});
+
+describe("the embedded database's thread ending", () => {
+  it("is told to its owner when the thread ends without close() (the server then stops), and not after close()", async () => {
+    const exits: unknown[] = [];
+    const onUnexpectedExit = (error: PgliteWorkerExitedError) => exits.push(error);
+    const closed = await startPgliteWorker({ dataDir: null }, { onUnexpectedExit });
+    await closed.close();
+    const crashed = await startPgliteWorker({ dataDir: null }, { onUnexpectedExit });
+    await crashed.terminate();
+    await vi.waitFor(() => expect(exits).toHaveLength(1));
+    expect(exits[0]).toBeInstanceOf(PgliteWorkerExitedError);
   });
 });
 
