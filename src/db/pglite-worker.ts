@@ -35,6 +35,11 @@ type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 /** A request before it is given its id. */
 type Op = WithoutId<PgliteRequest>;
 
+export type PgliteWorkerEvents = {
+  /** The thread ended without close() (a crash, or a message it could not read): every query fails from now on. */
+  onUnexpectedExit?: (error: PgliteWorkerExitedError) => void;
+};
+
 /**
  * Starts PGlite in a worker thread and resolves once it is open. PGlite runs PostgreSQL (WebAssembly) synchronously,
  * and with a data directory writes its files synchronously on commit: on the server's thread that stalls every other
@@ -44,11 +49,6 @@ type Op = WithoutId<PgliteRequest>;
  *   const pg = await startPgliteWorker({ dataDir: "./data/pgdata" });
  *   const handle = openPglite(pg); // drizzle over it, as over PGlite itself
  */
-export type PgliteWorkerEvents = {
-  /** The thread ended without close() (a crash, or a message it could not read): every query fails from now on. */
-  onUnexpectedExit?: (error: PgliteWorkerExitedError) => void;
-};
-
 export async function startPgliteWorker(options: PgliteThreadOptions, events: PgliteWorkerEvents = {}): Promise<PgliteWorker> {
   // No execArgv: the entry registers tsx itself where needed, and the server's flags are not the thread's.
   const worker = new Worker(new URL("./pglite-thread-entry.mjs", import.meta.url), { workerData: options, execArgv: [] });
