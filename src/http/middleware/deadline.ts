@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../errors.ts";
 import type { AppEnv } from "../app-env.ts";
-import { withinTime } from "../../within-time.ts";
+import { createDeadlines } from "../../deadlines.ts";
 
 /**
  * Answers 503 DEPENDENCY_UNAVAILABLE (Retry-After) when a request has not been answered within `ms`, so no client
@@ -12,12 +12,11 @@ import { withinTime } from "../../within-time.ts";
  * If at that moment the app is waiting for the request body (a client that declared more than it sends), the wait
  * is the client's: 408 REQUEST_TIMEOUT, and the connection is closed since the rest of the body may still come.
  */
-export function requestDeadline(ms: number): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    await withinTime(next(), ms, () =>
+export function requestDeadline(ms: number, deadlines = createDeadlines(ms)): MiddlewareHandler<AppEnv> {
+  return (c, next) =>
+    deadlines.within(next(), () =>
       c.get("awaitingClient")?.()
         ? new AppError("REQUEST_TIMEOUT", { headers: { Connection: "close" }, message: `The request body did not arrive within ${ms} ms` })
         : new AppError("DEPENDENCY_UNAVAILABLE", { retryAfterSeconds: 5, message: `no answer within ${ms} ms` }),
     );
-  };
 }
