@@ -20,6 +20,7 @@ import { corsAllowlist } from "../src/http/middleware/cors.ts";
 import { csrfProtection } from "../src/http/middleware/csrf.ts";
 import { requestAdmission } from "../src/http/middleware/request-admission.ts";
 import { requestEnvelope } from "../src/http/middleware/request-envelope.ts";
+import { requestGuards } from "../src/http/middleware/request-guards.ts";
 import { createRequestLimits } from "../src/http/request-limits.ts";
 import { createRouter } from "../src/http/router.ts";
 import { PASSWORD } from "./lib/prepare.ts";
@@ -89,8 +90,15 @@ await withServices(async (services) => {
     ["requestAdmission (blocklist, deadline)", requestAdmission({ isBlocked: services.isBlocked, deadlineMs: config.requestDeadlineMs })],
     ["corsAllowlist", corsAllowlist(config.allowedOrigins)],
     ["limitBodySize", limitBodySize(config.maxBodyBytes)],
-    ["csrfProtection", csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: ["a", "b"] })],
-    ["unauthenticatedLimit (request with a bearer header)", unauthenticatedLimit(limits, config.cookies.sessionName)],
+    [
+      "requestGuards (CSRF, unauthenticated limit; request with a bearer header)",
+      requestGuards({
+        limitBody: limitBodySize(config.maxBodyBytes),
+        authCsrf: csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: ["a", "b"] }),
+        graphqlCsrf: null,
+        unauthenticated: unauthenticatedLimit(limits, (c) => c.req.header("authorization") !== undefined),
+      }),
+    ],
   ];
   for (const [label, layer] of layers) {
     const app = new Hono<AppEnv>();

@@ -20,6 +20,8 @@ export type AppEnv = {
     auth: Authentication;
     /** The tightest rate-limit state seen so far, advertised in RateLimit headers. */
     rateLimit?: LimitState;
+    /** The session cookie's value (null: none), read once by the cookie jar's readSession. */
+    sessionCookie?: string | null;
     /** Set by watchRequestBody: whether the app is waiting for body bytes the client has yet to send. */
     awaitingClient?: () => boolean;
   };

@@ -4,7 +4,7 @@ import type { Services } from "../services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { createCookieJar, createOtpCookie } from "./cookies.ts";
 import { unauthenticatedLimit } from "./middleware/abuse-guard.ts";
-import { authenticate, createAuthenticator } from "./middleware/authenticate.ts";
+import { authenticate, createAuthenticator, credentialsPresented } from "./middleware/authenticate.ts";
 import { limitBodySize } from "./middleware/body-limit.ts";
 import type { SocketAddressReader } from "./middleware/client-ip.ts";
 import { corsAllowlist } from "./middleware/cors.ts";
@@ -78,7 +78,7 @@ export function createApp(services: Services, options: AppOptions) {
       limitBody: limitBodySize(config.maxBodyBytes),
       authCsrf: csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: [...cookies.names, otpCookie.name], exempt: isProviderCallback }),
       graphqlCsrf: config.graphql.enabled ? csrfProtection({ allowedOrigins: config.allowedOrigins, cookieNames: cookies.names }) : null,
-      unauthenticated: unauthenticatedLimit(limits, config.cookies.sessionName),
+      unauthenticated: unauthenticatedLimit(limits, credentialsPresented(cookies)),
     }),
   );
   const oauthCookie = createOAuthCookie(config.isProduction);

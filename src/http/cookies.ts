@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, generateCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppConfig } from "../config/config.ts";
+import type { AppEnv } from "./app-env.ts";
 
 type CookieConfig = AppConfig["cookies"];
 
@@ -14,7 +15,15 @@ export function createCookieJar(config: CookieConfig) {
   const refresh = { ...base, path: config.refreshPath };
   return {
     names: [config.sessionName, config.refreshName],
-    readSession: (c: Context) => getCookie(c, config.sessionName),
+    /** Asked by the unauthenticated-request guard and again by authenticate: the Cookie header is parsed once. */
+    readSession(c: Context<AppEnv>): string | undefined {
+      let value = c.get("sessionCookie");
+      if (value === undefined) {
+        value = getCookie(c, config.sessionName) ?? null;
+        c.set("sessionCookie", value);
+      }
+      return value ?? undefined;
+    },
     readRefresh: (c: Context) => getCookie(c, config.refreshName),
     /** Cookie lifetime is the session's hard cap; the server enforces the shorter idle expiry itself. */
     set(c: Context, tokens: { sessionToken?: string; refreshToken: string }, expiresAt: Date) {

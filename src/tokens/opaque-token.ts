@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 
 /** A bearer secret for a client: 256 bits from the CSPRNG, base64url. */
 export function generateOpaqueToken(): string {
@@ -11,10 +11,11 @@ export function generateOpaqueToken(): string {
  * application code; the database compares hashes, which reveals nothing about the token).
  */
 export function hashOpaqueToken(token: string): string {
-  return opaqueTokenDigest(token).toString("base64url");
+  // The one-shot hash: half the cost of a createHash() object, on every cookie-authenticated request.
+  return hash("sha256", token, "base64url");
 }
 
 /** The SHA-256 behind hashOpaqueToken, as bytes: what a constant-time comparison takes, with no text between. */
 export function opaqueTokenDigest(token: string): Buffer {
-  return createHash("sha256").update(token).digest();
+  return hash("sha256", token, "buffer");
 }

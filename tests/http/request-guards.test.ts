@@ -190,6 +190,20 @@ describe("CORS", () => {
     }
   });
 
+  it("says every answer varies by Origin, once, keeping what a preflight adds", async () => {
+    const withoutOrigin = await t.request("GET", "/health");
+    const allowed = await t.request("GET", "/health", undefined, { origin: ALLOWED_APP });
+    const foreign = await t.request("GET", "/auth/me", undefined, { origin: "https://evil.example" });
+    const foreignPreflight = await t.request("OPTIONS", "/auth/login", undefined, { origin: "https://evil.example", "access-control-request-method": "POST" });
+    for (const response of [withoutOrigin, allowed, foreign, foreignPreflight]) expect(response.headers.get("vary")).toBe("Origin");
+    const preflight = await t.request("OPTIONS", "/auth/login", undefined, {
+      origin: ALLOWED_APP,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type",
+    });
+    expect(preflight.headers.get("vary")?.split(/\s*,\s*/).sort()).toEqual(["Access-Control-Request-Headers", "Origin"]);
+  });
+
   it("exposes X-Request-Id to an allowed origin on a real request", async () => {
     const response = await t.request("GET", "/health", undefined, { origin: ALLOWED_APP });
     expect(response.headers.get("access-control-allow-origin")).toBe(ALLOWED_APP);

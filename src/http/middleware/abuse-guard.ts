@@ -1,5 +1,4 @@
-import { getCookie } from "hono/cookie";
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import type { RequestLimits } from "../request-limits.ts";
 
@@ -11,11 +10,11 @@ const OPERATIONS_PATHS = new Set(["/health", "/ready", "/metrics"]);
  * cookie are limited per session instead (RATE_LIMIT_AUTHENTICATED_SESSION), since an app's backend may call
  * from a handful of addresses at high rates; those whose credentials fail are counted here by `authenticate`.
  * The credential endpoints carry their own, tighter rules.
+ *
+ * A check for request-guards.ts, not a layer: null when there is nothing to count, so a request that presents
+ * credentials goes on without waiting for anything.
  */
-export function unauthenticatedLimit(limits: RequestLimits, sessionCookieName: string) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const presentsCredentials = c.req.header("authorization") !== undefined || getCookie(c, sessionCookieName) !== undefined;
-    if (!presentsCredentials && !OPERATIONS_PATHS.has(c.req.path)) await limits.consume(c, "unauthenticatedIp", c.get("clientIp"));
-    await next();
-  });
+export function unauthenticatedLimit(limits: RequestLimits, presentsCredentials: (c: Context<AppEnv>) => boolean) {
+  return (c: Context<AppEnv>): Promise<void> | null =>
+    presentsCredentials(c) || OPERATIONS_PATHS.has(c.req.path) ? null : limits.consume(c, "unauthenticatedIp", c.get("clientIp"));
 }

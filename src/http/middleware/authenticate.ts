@@ -11,7 +11,18 @@ import type { CookieJar } from "../cookies.ts";
 import type { RequestLimits } from "../request-limits.ts";
 import { createEnrollmentGate } from "./mfa-enrollment-gate.ts";
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
+/**
+ * The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1; the scheme is case-insensitive), undefined
+ * for any other header. The token's syntax is left to what checks it, both stricter than RFC 6750's b64token: an
+ * access token must be a canonical compact JWS, an API key its exact format. A pattern over the whole header here
+ * scanned hundreds of characters on every request to learn what the cache lookup of the token tells anyway.
+ */
+function bearerToken(authorization: string): string | undefined {
+  if (authorization.length <= BEARER_PREFIX.length) return undefined;
+  const scheme = authorization.slice(0, BEARER_PREFIX.length);
+  return scheme === BEARER_PREFIX || scheme.toLowerCase() === "bearer " ? authorization.slice(BEARER_PREFIX.length) : undefined;
+}
+const BEARER_PREFIX = "Bearer ";
 
 export type AuthenticateDeps = {
   accessTokens: AccessTokens;
@@ -53,7 +64,7 @@ export function authenticate(deps: AuthenticateDeps) {
 export function createAuthenticator({ accessTokens, sessionValidator, apiKeyValidator, cookies, limits }: AuthenticateDeps) {
   async function resolve(c: Context<AppEnv>, authorization: string | undefined, sessionCookie: string | undefined): Promise<Authentication> {
     if (authorization !== undefined) {
-      const token = BEARER.exec(authorization)?.[1];
+      const token = bearerToken(authorization);
       if (token !== undefined && looksLikeApiKey(token)) {
         const found = await apiKeyValidator.validate(token, () => auditContext(c));
         if (found === null) throw unauthenticated();
@@ -70,8 +81,7 @@ export function createAuthenticator({ accessTokens, sessionValidator, apiKeyVali
   }
 
   return {
-    /** Whether the request presents credentials at all (a bearer header or the session cookie). */
-    presentsCredentials: (c: Context<AppEnv>) => c.req.header("authorization") !== undefined || cookies.readSession(c) !== undefined,
+    presentsCredentials: credentialsPresented(cookies),
 
     async authenticate(c: Context<AppEnv>): Promise<Authentication> {
       const auth = await resolve(c, c.req.header("authorization"), cookies.readSession(c)).catch(async (error: unknown) => {
@@ -89,3 +99,8 @@ export function createAuthenticator({ accessTokens, sessionValidator, apiKeyVali
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/** Whether the request presents credentials at all (a bearer header or the session cookie). */
+export function credentialsPresented(cookies: CookieJar) {
+  return (c: Context<AppEnv>): boolean => c.req.header("authorization") !== undefined || cookies.readSession(c) !== undefined;
+}

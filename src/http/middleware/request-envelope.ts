@@ -4,6 +4,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { deferringJobsUntilAnswered } from "../../outbox/after-answer.ts";
 import type { AppEnv } from "../app-env.ts";
 import { resolveClientIp, type SocketAddressReader } from "./client-ip.ts";
+import { varyByOrigin } from "./cors.ts";
 import { SAFE_METHODS } from "./csrf.ts";
 import { requestIdFor } from "./request-id.ts";
 import { logRequest } from "./request-log.ts";
@@ -23,7 +24,7 @@ export type RequestEnvelopeOptions = {
  * async frame, on a route whose whole budget is a few microseconds): before, its id and its client IP; during,
  * background mail jobs it queues (MailOutbox.compose) held back until it is answered (after-answer.ts); after, once
  * the answer exists (an early one too: a CORS preflight, a refusal, an error), its metrics, its log line, the
- * security headers and X-Request-Id.
+ * security headers, `Vary: Origin` and X-Request-Id.
  *
  * Holding jobs back needs an AsyncLocalStorage, which makes every await of the request dearer; only requests that
  * can change something compose mail (every caller is a POST handler), so GET, HEAD and OPTIONS go without it.
@@ -40,6 +41,7 @@ export function requestEnvelope(options: RequestEnvelopeOptions) {
     logRequest(logger, c, started);
     const headers = c.res.headers;
     writeSecurityHeaders(headers);
+    varyByOrigin(headers);
     headers.set("X-Request-Id", id);
   });
 }
