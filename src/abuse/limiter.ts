@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { RateLimitStore, WindowCount } from "./rate-limit-store.ts";
+import { type OrderedCounts, type OrderedStep, pastLimit, type RateLimitStore, type WindowCount } from "./rate-limit-store.ts";
 import { FAIL_MODES, KEYED_BY_ADDRESS, type LimitRule, type RateLimitRules, RULE_REFUSALS, type RuleName } from "./rules.ts";
 
 /** The cause of a RATE_LIMITED error: which rule, and whether this is the window's first refusal (for audit). */
@@ -9,6 +9,9 @@ export type RateLimitRefusal = { rule: RuleName; firstInWindow: boolean };
 
 /** What a limited response advertises (draft-ietf-httpapi-ratelimit-headers, the "RateLimit" field of draft 7). */
 export type LimitState = { rule: LimitRule; remaining: number; resetAt: number };
+
+/** One rule of `consumeInOrder`: counted as `consume` does, or with `peek` only checked as `assertBelow` does. */
+export type RuleStep = { name: RuleName; subject: string; peek?: boolean };
 
 export type Limiter = ReturnType<typeof createLimiter>;
 
@@ -58,8 +61,39 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
     return { rule, remaining: Math.max(rule.max - window.count, 0), resetAt: window.resetAt };
   }
 
+  /**
+   * consume() and assertBelow() for several rules in order, in one store round trip: a rule is counted (or read)
+   * only while every rule before it is within its limit, so an attempt refused by one is counted by none after it
+   * (an address over its login limit does not lock anybody's account). RATE_LIMITED for the first rule past its
+   * limit; otherwise the state of each rule counted, for the response headers. Rules that are off are left out. A
+   * store failure fails closed if any of the rules does.
+   */
+  async function consumeInOrder(steps: readonly RuleStep[]): Promise<Array<{ name: RuleName; state: LimitState }>> {
+    const active = steps.flatMap((step) => {
+      const rule = rules[step.name];
+      return rule === null ? [] : [{ ...step, rule, ordered: { key: keyOf(step.name, step.subject), windowMs: rule.windowSeconds * 1000, max: rule.max, peek: step.peek } satisfies OrderedStep }];
+    });
+    if (active.length === 0) return [];
+    let seen: OrderedCounts;
+    try {
+      seen = await store.hitInOrder(active.map((step) => step.ordered));
+    } catch (error) {
+      for (const step of active) unavailable(step.name, error);
+      return [];
+    }
+    const states: Array<{ name: RuleName; state: LimitState }> = [];
+    seen.forEach(({ count, resetAt }, i) => {
+      const { name, rule, ordered } = active[i]!;
+      const window = { count, resetAt: resetAt ?? Date.now() + ordered.windowMs };
+      if (pastLimit(ordered, count)) refuse(name, rule, window);
+      if (ordered.peek !== true) states.push({ name, state: { rule, remaining: Math.max(rule.max - count, 0), resetAt: window.resetAt } });
+    });
+    return states;
+  }
+
   return {
     consume,
+    consumeInOrder,
 
     /** Whether the rule is on: an off rule is never counted, so a caller on the hot path may skip the call. */
     applies: (name: RuleName): boolean => rules[name] !== null,

@@ -1,7 +1,7 @@
 import { and, eq, gt, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { rateLimits } from "../db/tables/rate-limits.ts";
-import type { RateLimitStore } from "./rate-limit-store.ts";
+import type { OrderedCounts, RateLimitStore } from "./rate-limit-store.ts";
 
 /**
  * Counters shared by every instance on one PostgreSQL (or on PGlite). A hit is a single upsert that restarts
@@ -33,15 +33,24 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
     .set({ count: sql`${rateLimits.count} - 1` })
     .where(and(eq(rateLimits.key, sql.placeholder("key")), gt(rateLimits.count, 0), gt(rateLimits.resetAt, sql.placeholder("now"))))
     .prepare("rate_limit_decrement");
+  // hitInOrder: the function of migration 0010, whose statements' plans PostgreSQL caches per connection.
+  const inOrder = db
+    .select({ count: sql<number>`step_count`, resetAtMs: sql<number | null>`step_reset_at_ms` })
+    .from(
+      sql`rate_limit_in_order(${sql.placeholder("keys")}::text[], ${sql.placeholder("kinds")}::text[], ${sql.placeholder("windowMs")}::bigint[], ${sql.placeholder("maxes")}::integer[])`,
+    )
+    .prepare("rate_limit_in_order");
   const remove = db.delete(rateLimits).where(eq(rateLimits.key, sql.placeholder("key"))).prepare("rate_limit_reset");
+  async function cleanUp(now: number) {
+    if (now < nextCleanupAt) return;
+    nextCleanupAt = now + 60_000;
+    // Finished windows are dead weight; whichever instance notices first removes them.
+    await db.delete(rateLimits).where(lte(rateLimits.resetAt, new Date(now)));
+  }
   return {
     async hit(key, windowMs, weight = 1) {
       const now = Date.now();
-      if (now >= nextCleanupAt) {
-        nextCleanupAt = now + 60_000;
-        // Finished windows are dead weight; whichever instance notices first removes them.
-        await db.delete(rateLimits).where(lte(rateLimits.resetAt, new Date(now)));
-      }
+      await cleanUp(now);
       const [row] = await upsert.execute({ key, weight, resetAt: new Date(now + windowMs) });
       if (row === undefined) throw new Error("rate limit upsert returned nothing");
       return { count: row.count, resetAt: row.resetAt.getTime() };
@@ -50,6 +59,16 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
       // A bare placeholder in a condition gets no column encoder: the timestamp goes as the text drizzle would send.
       const [row] = await current.execute({ key, now: new Date().toISOString() });
       return row?.count ?? 0;
+    },
+    async hitInOrder(steps) {
+      await cleanUp(Date.now());
+      const rows = await inOrder.execute({
+        keys: steps.map((step) => step.key),
+        kinds: steps.map((step) => (step.peek === true ? "peek" : "hit")),
+        windowMs: steps.map((step) => step.windowMs),
+        maxes: steps.map((step) => step.max),
+      });
+      return rows.map((row): OrderedCounts[number] => ({ count: Number(row.count), resetAt: row.resetAtMs === null ? null : Math.round(Number(row.resetAtMs)) }));
     },
     async decrement(key) {
       await giveBack.execute({ key, now: new Date().toISOString() });
@@ -60,3 +79,4 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
     close: async () => {},
   };
 }
+

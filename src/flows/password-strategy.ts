@@ -6,17 +6,20 @@ import type { Strategy } from "./sign-in-flow.ts";
 export type PasswordInput = { email: string; password: string };
 
 /**
- * Email and password. The limits come first: per address, the stuffing throttle (distinct accounts one address
- * failed against), and the account's lockout, counted before the password is checked so that past it no argon2
- * work is done for anyone. An unknown email and a wrong password fail alike.
+ * Email and password. The limits come first, in one round trip to their store: per address, the stuffing throttle
+ * (distinct accounts one address failed against), and the account's lockout, counted before the password is
+ * checked so that past it no argon2 work is done for anyone; an attempt refused by one of them is not counted by
+ * the next. An unknown email and a wrong password fail alike.
  */
 export function createPasswordStrategy(deps: { credentials: CredentialService; audit: Pick<AuditLog, "record"> }): Strategy<PasswordInput> {
   const { credentials, audit } = deps;
   return {
     async prove({ email, password }, { limits, audit: context }) {
-      await limits.consume("loginIp", context.ipAddress);
-      await limits.assertBelow("stuffingIp", context.ipAddress);
-      await limits.consume("loginAccount", email);
+      await limits.consumeInOrder([
+        { name: "loginIp", subject: context.ipAddress },
+        { name: "stuffingIp", subject: context.ipAddress, peek: true },
+        { name: "loginAccount", subject: email },
+      ]);
       const checked = await credentials.checkCredentials(email, password);
       if (!checked.valid) {
         const payload = checked.unverified ? { email, reason: "email not verified" } : { email };

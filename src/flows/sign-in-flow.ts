@@ -9,6 +9,8 @@ import type { IssuedSession, SessionService } from "../sessions/session-service.
 /** The rate limits of one attempt, bound to its request by the caller (HTTP advertises them, audits refusals). */
 export type AttemptLimits = {
   consume(rule: RuleName, subject: string | null): Promise<void>;
+  /** Several rules in one round trip, each only while those before it are within their limits (src/abuse/limiter.ts). */
+  consumeInOrder(steps: ReadonlyArray<{ name: RuleName; subject: string | null; peek?: boolean }>): Promise<void>;
   assertBelow(rule: RuleName, subject: string | null): Promise<void>;
   countDistinct(rule: RuleName, subject: string | null, member: string): Promise<void>;
   reset(rule: RuleName, subject: string): Promise<void>;

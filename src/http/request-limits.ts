@@ -47,6 +47,12 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
         const state = await limiter.consume(name, subject, weight);
         if (state !== null && !KEYED_BY_ADDRESS.has(name)) advertise(c, state);
       }),
+    /** limiter.consumeInOrder; a rule whose subject is unknown (null) is left out, as consume and assertBelow do. */
+    consumeInOrder: (c: Context<AppEnv>, steps: ReadonlyArray<{ name: RuleName; subject: string | null; peek?: boolean }>) =>
+      guarded(c, async () => {
+        const known = steps.flatMap(({ subject, ...step }) => (subject === null ? [] : [{ ...step, subject }]));
+        for (const { name, state } of await limiter.consumeInOrder(known)) if (!KEYED_BY_ADDRESS.has(name)) advertise(c, state);
+      }),
     assertBelow: (c: Context<AppEnv>, name: RuleName, subject: string | null) =>
       guarded(c, async () => {
         if (subject !== null) await limiter.assertBelow(name, subject);
@@ -63,6 +69,7 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
     /** The limits of one request, for a flow that knows nothing of HTTP (src/flows/sign-in-flow.ts). */
     bind: (c: Context<AppEnv>): AttemptLimits => ({
       consume: (name, subject) => limits.consume(c, name, subject),
+      consumeInOrder: (steps) => limits.consumeInOrder(c, steps),
       assertBelow: (name, subject) => limits.assertBelow(c, name, subject),
       countDistinct: (name, subject, member) => limits.countDistinct(c, name, subject, member),
       reset: limits.reset,

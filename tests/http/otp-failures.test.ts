@@ -219,7 +219,7 @@ describe("abuse limits", () => {
     } finally {
       await limited.close();
     }
-    const failing = { hit: () => Promise.reject(new Error("down")), peek: () => Promise.reject(new Error("down")), decrement: () => Promise.reject(new Error("down")), reset: async () => {}, close: async () => {} };
+    const failing = { hit: () => Promise.reject(new Error("down")), peek: () => Promise.reject(new Error("down")), hitInOrder: () => Promise.reject(new Error("down")), decrement: () => Promise.reject(new Error("down")), reset: async () => {}, close: async () => {} };
     const down = await createTestApp({ RATE_LIMIT_OTP_SEND_IP: "30/900" }, { rateLimitStore: failing });
     try {
       const response = await down.request("POST", "/auth/otp/create", { channel: "email", to: "a@example.com", purpose: "sign-in" });

@@ -89,6 +89,67 @@ describe.each(stores)("the %s rate-limit store", (_name, create) => {
     await expect(limiter.consume("mfaAccount", subject)).rejects.toMatchObject({ code: "RATE_LIMITED" });
   });
 
+  it("runs hits and peeks in order, and none after the first step past its limit", async () => {
+    const [address, stuffing, account] = [randomUUID(), randomUUID(), randomUUID()].map((id) => `test:${id}`) as [string, string, string];
+    const steps = [
+      { key: address, windowMs: 60_000, max: 2 },
+      { key: stuffing, windowMs: 60_000, max: 1, peek: true },
+      { key: account, windowMs: 60_000, max: 5 },
+    ];
+    const before = Date.now();
+    const first = await store.hitInOrder(steps);
+    expect(first.map((step) => step.count)).toEqual([1, 0, 1]);
+    expect(first[1]?.resetAt).toBeNull();
+    for (const hit of [first[0], first[2]]) {
+      expect(hit?.resetAt).toBeGreaterThan(before + 59_000);
+      expect(hit?.resetAt).toBeLessThanOrEqual(Date.now() + 60_000);
+    }
+    expect((await store.hitInOrder(steps)).map((step) => step.count)).toEqual([2, 0, 2]);
+    // The address's third hit is past its limit: counted (as any hit is), and nothing after it runs.
+    expect((await store.hitInOrder(steps)).map((step) => step.count)).toEqual([3]);
+    expect(await store.peek(account)).toBe(2);
+
+    // A peek at its limit ends the sequence the same way, and is not counted itself.
+    const elsewhere = `test:${randomUUID()}`;
+    await store.hit(stuffing, 60_000);
+    const stopped = await store.hitInOrder([{ ...steps[0]!, key: elsewhere }, steps[1]!, steps[2]!]);
+    expect(stopped.map((step) => step.count)).toEqual([1, 1]);
+    expect(stopped[1]?.resetAt).toBeGreaterThan(Date.now());
+    expect(await store.peek(stuffing)).toBe(1);
+    expect(await store.peek(account)).toBe(2);
+  });
+
+  it("lets exactly the limit of 200 concurrent sequences through their last step", async () => {
+    const account = `test:${randomUUID()}`;
+    const sequences = await Promise.all(
+      Array.from({ length: 200 }, () => store.hitInOrder([{ key: `test:${randomUUID()}`, windowMs: 60_000, max: 1 }, { key: account, windowMs: 60_000, max: 10 }])),
+    );
+    const counts = sequences.map((seen) => seen[1]?.count ?? 0).sort((a, b) => a - b);
+    expect(counts).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(counts.filter((count) => count <= 10)).toHaveLength(10);
+  });
+
+  it("limiter.consumeInOrder refuses with the first rule past its limit, whose attempt the rules after it do not count", async () => {
+    const rules = { ...DEFAULT_RULES, loginIp: { max: 2, windowSeconds: 60 }, stuffingIp: { max: 20, windowSeconds: 60 }, loginAccount: { max: 5, windowSeconds: 60 } };
+    const limiter = createLimiter(store, rules, createLogger({ level: "silent" }));
+    const email = `${randomUUID()}@example.com`;
+    const attempt = (address: string) => limiter.consumeInOrder([
+      { name: "loginIp", subject: address },
+      { name: "stuffingIp", subject: address, peek: true },
+      { name: "loginAccount", subject: email },
+    ]);
+    const address = randomUUID();
+    const states = await attempt(address);
+    expect(states.map(({ name, state }) => [name, state.remaining])).toEqual([["loginIp", 1], ["loginAccount", 4]]);
+    await attempt(address);
+    await expect(attempt(address)).rejects.toMatchObject({ code: "RATE_LIMITED", cause: { rule: "loginIp", firstInWindow: true } });
+    // The refused attempt did not count towards the account: from another address it has had two, not three.
+    expect((await attempt(randomUUID())).find(({ name }) => name === "loginAccount")?.state.remaining).toBe(2);
+    // Rules that are off take no part.
+    const withoutStuffing = createLimiter(store, { ...rules, stuffingIp: null }, createLogger({ level: "silent" }));
+    expect((await withoutStuffing.consumeInOrder([{ name: "stuffingIp", subject: address, peek: true }, { name: "loginAccount", subject: email }])).map(({ name }) => name)).toEqual(["loginAccount"]);
+  });
+
   it("starts a new window when the old one is over", async () => {
     const key = `test:${randomUUID()}`;
     const first = await store.hit(key, 300);

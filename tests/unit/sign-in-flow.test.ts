@@ -48,7 +48,7 @@ function harness(options: { refuse?: (user: UserRow) => void } = {}) {
 const attempt: Attempt = {
   client: { ipAddress: "192.0.2.1", userAgent: "test" },
   audit: { ipAddress: "192.0.2.1", userAgent: "test", requestId: "r1", sessionId: null },
-  limits: { consume: async () => {}, assertBelow: async () => {}, countDistinct: async () => {}, reset: async () => {}, refund: async () => {} },
+  limits: { consume: async () => {}, consumeInOrder: async () => {}, assertBelow: async () => {}, countDistinct: async () => {}, reset: async () => {}, refund: async () => {} },
 };
 
 const passing = (proof: Proof): Strategy<null> => ({ prove: async () => proof });

@@ -34,6 +34,8 @@ export function requestEnvelope(options: RequestEnvelopeOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const id = requestIdFor(c.req.header("x-request-id"));
     c.set("requestId", id);
+    // Read now, though most requests never ask for it: once the client has gone, Bun's server.requestIP() answers
+    // null, and a request with no address escapes every per-address limit (a client that sends and hangs up).
     c.set("clientIp", resolveClientIp(readSocketAddress(c), c.req.header("x-forwarded-for"), trustProxy));
     const started = performance.now();
     await (SAFE_METHODS.has(c.req.method) ? next() : deferringJobsUntilAnswered(next));
