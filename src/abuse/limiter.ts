@@ -77,6 +77,12 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
     let seen: OrderedCounts;
     try {
       seen = await store.hitInOrder(active.map((step) => step.ordered));
+      // A store stops early only after a step past its limit (refused below): an answer cut short anywhere else
+      // would leave the rules after it uncounted (a login without its account's lockout), so it counts as failed.
+      const last = seen.length - 1;
+      if (seen.length < active.length && (last < 0 || !pastLimit(active[last]!.ordered, seen[last]!.count))) {
+        throw new Error(`the rate-limit store answered ${seen.length} of ${active.length} steps`);
+      }
     } catch (error) {
       for (const step of active) unavailable(step.name, error);
       return [];

@@ -15,18 +15,19 @@ return 0`;
 
 /**
  * HIT_SCRIPT and GET for each key in turn, stopping after the first past its limit. ARGV holds, per key, "hit" or
- * "peek", the window in ms and the limit. Returns [count, ms left] per step run (ms left -2: no live window).
+ * "peek", the window in ms and the limit; anything but "peek" counts (as the PostgreSQL function does), so a
+ * mistake errs on the side of counting. Returns [count, ms left] per step run (ms left -2: no live window).
  */
 const IN_ORDER_SCRIPT = `
 local seen = {}
 for i, key in ipairs(KEYS) do
   local kind, window, max = ARGV[i * 3 - 2], ARGV[i * 3 - 1], tonumber(ARGV[i * 3])
   local count
-  if kind == 'hit' then
+  if kind == 'peek' then
+    count = tonumber(redis.call('GET', key) or '0')
+  else
     count = redis.call('INCR', key)
     if count == 1 then redis.call('PEXPIRE', key, window) end
-  else
-    count = tonumber(redis.call('GET', key) or '0')
   end
   seen[i] = {count, redis.call('PTTL', key)}
   if (kind == 'hit' and count > max) or (kind == 'peek' and count >= max) then break end

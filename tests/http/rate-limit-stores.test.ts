@@ -150,6 +150,16 @@ describe.each(stores)("the %s rate-limit store", (_name, create) => {
     expect((await withoutStuffing.consumeInOrder([{ name: "stuffingIp", subject: address, peek: true }, { name: "loginAccount", subject: email }])).map(({ name }) => name)).toEqual(["loginAccount"]);
   });
 
+  it("limiter.consumeInOrder fails closed when the store stops before the end with no step past its limit", async () => {
+    const cutShort: RateLimitStore = { ...store, hitInOrder: async (steps) => (await store.hitInOrder(steps)).slice(0, 1) };
+    const limiter = createLimiter(cutShort, DEFAULT_RULES, createLogger({ level: "silent" }));
+    const attempt = [
+      { name: "loginIp", subject: randomUUID() },
+      { name: "loginAccount", subject: `${randomUUID()}@example.com` },
+    ] as const;
+    await expect(limiter.consumeInOrder(attempt)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
+  });
+
   it("starts a new window when the old one is over", async () => {
     const key = `test:${randomUUID()}`;
     const first = await store.hit(key, 300);
