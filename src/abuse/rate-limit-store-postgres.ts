@@ -79,4 +79,3 @@ export function createPostgresRateLimitStore(db: Database): RateLimitStore {
     close: async () => {},
   };
 }
-

@@ -11,6 +11,8 @@ import type { CookieJar } from "../cookies.ts";
 import type { RequestLimits } from "../request-limits.ts";
 import { createEnrollmentGate } from "./mfa-enrollment-gate.ts";
 
+const BEARER_PREFIX = "Bearer ";
+
 /**
  * The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1; the scheme is case-insensitive), undefined
  * for any other header. The token's syntax is left to what checks it, both stricter than RFC 6750's b64token: an
@@ -22,7 +24,6 @@ function bearerToken(authorization: string): string | undefined {
   const scheme = authorization.slice(0, BEARER_PREFIX.length);
   return scheme === BEARER_PREFIX || scheme.toLowerCase() === "bearer " ? authorization.slice(BEARER_PREFIX.length) : undefined;
 }
-const BEARER_PREFIX = "Bearer ";
 
 export type AuthenticateDeps = {
   accessTokens: AccessTokens;

@@ -12,7 +12,8 @@ import { createDeadlines } from "../../deadlines.ts";
  * If at that moment the app is waiting for the request body (a client that declared more than it sends), the wait
  * is the client's: 408 REQUEST_TIMEOUT, and the connection is closed since the rest of the body may still come.
  */
-export function requestDeadline(ms: number, deadlines = createDeadlines(ms)): MiddlewareHandler<AppEnv> {
+export function requestDeadline(ms: number): MiddlewareHandler<AppEnv> {
+  const deadlines = createDeadlines(ms);
   return (c, next) =>
     deadlines.within(next(), () =>
       c.get("awaitingClient")?.()
