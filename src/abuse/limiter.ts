@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type OrderedCounts, type OrderedStep, pastLimit, type RateLimitStore, type WindowCount } from "./rate-limit-store.ts";
@@ -22,7 +22,7 @@ export type Limiter = ReturnType<typeof createLimiter>;
  */
 export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logger: Logger) {
   const keyOf = (name: RuleName, subject: string) =>
-    `${name}:${createHash("sha256").update(subject.toLowerCase()).digest("base64url").slice(0, 22)}`;
+    `${name}:${hash("sha256", subject.toLowerCase(), "base64url").slice(0, 22)}`;
 
   function unavailable(name: RuleName, error: unknown): null {
     logger.error({ err: error, rule: name }, `rate-limit store unavailable; failing ${FAIL_MODES[name]}`);
@@ -58,7 +58,7 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
       return unavailable(name, error);
     }
     if (window.count > rule.max) refuse(name, rule, window, weight);
-    return { rule, remaining: Math.max(rule.max - window.count, 0), resetAt: window.resetAt };
+    return stateOf(rule, window);
   }
 
   /**
@@ -92,7 +92,7 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
       const { name, rule, ordered } = active[i]!;
       const window = { count, resetAt: resetAt ?? Date.now() + ordered.windowMs };
       if (pastLimit(ordered, count)) refuse(name, rule, window);
-      if (ordered.peek !== true) states.push({ name, state: { rule, remaining: Math.max(rule.max - count, 0), resetAt: window.resetAt } });
+      if (ordered.peek !== true) states.push({ name, state: stateOf(rule, window) });
     });
     return states;
   }
@@ -164,6 +164,9 @@ export function createLimiter(store: RateLimitStore, rules: RateLimitRules, logg
     },
   };
 }
+
+/** What a rule's window, once counted, leaves to advertise. */
+const stateOf = (rule: LimitRule, window: WindowCount): LimitState => ({ rule, remaining: Math.max(rule.max - window.count, 0), resetAt: window.resetAt });
 
 /** `RateLimit: limit=10, remaining=7, reset=840` and `RateLimit-Policy: 10;w=900`. */
 export function headersFor(state: LimitState): Record<string, string> {
