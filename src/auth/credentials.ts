@@ -34,6 +34,12 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
     .leftJoin(accounts, and(eq(accounts.userId, users.id), eq(accounts.providerId, "credential")))
     .where(eq(users.email, sql.placeholder("email")))
     .prepare("user_with_password_hash");
+  // A login of an account whose address is unverified runs it after the session is made (password-strategy.ts).
+  const passwordHashOfUser = db
+    .select({ passwordHash: accounts.password })
+    .from(accounts)
+    .where(and(eq(accounts.userId, sql.placeholder("userId")), eq(accounts.providerId, "credential")))
+    .prepare("password_hash_of_user");
 
   /** Username first: a taken username is public anyway, so answering it reveals nothing about the email. */
   async function conflictOf(email: string, username: string | undefined): Promise<AppError | null> {
@@ -69,10 +75,7 @@ export function createCredentialService({ auth, db, checkPassword, requireEmailV
 
   /** The user's argon2 hash; undefined when the user has no password (passwordless, or claimed: account-claim.ts). */
   async function passwordHashOf(userId: string): Promise<string | null | undefined> {
-    const [found] = await db
-      .select({ passwordHash: accounts.password })
-      .from(accounts)
-      .where(and(eq(accounts.userId, userId), eq(accounts.providerId, "credential")));
+    const [found] = await passwordHashOfUser.execute({ userId });
     return found?.passwordHash;
   }
 

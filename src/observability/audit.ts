@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, type Placeholder, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../db/client.ts";
 import { refusingBadData } from "../db/errors.ts";
 import { auditEvents } from "../db/tables/audit-events.ts";
@@ -104,6 +104,29 @@ export type AuditLogOptions = {
   now?: () => Date;
 };
 
+/** The arguments of record_audit_event (migration 0011), the jsonb ones as JSON text. */
+type RecordAuditEventArguments = {
+  type: string;
+  userId: string | null;
+  actorId: string | null;
+  sessionId: string | null;
+  payload: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  at: string;
+  webhooks: string;
+};
+
+const RECORD_PLACEHOLDERS = Object.fromEntries(
+  (["type", "userId", "actorId", "sessionId", "payload", "ipAddress", "userAgent", "requestId", "at", "webhooks"] as const).map((name) => [name, sql.placeholder(name)]),
+) as Record<keyof RecordAuditEventArguments, Placeholder>;
+
+const recordAuditEventCall = (a: Record<keyof RecordAuditEventArguments, unknown>) =>
+  sql`record_audit_event(${a.type}, ${a.userId}::uuid, ${a.actorId}::uuid, ${a.sessionId}::uuid, ${a.payload}::jsonb, ${a.ipAddress}, ${a.userAgent}, ${a.requestId}, ${a.at}::timestamptz, ${a.webhooks}::jsonb)`;
+
+const DELIVERIES_WRITTEN = { deliveries: sql<number>`record_audit_event` };
+
 /**
  * Appends security events to audit_events and counts each one (the security-events metric), so every audited
  * event is counted without the routes knowing about metrics. A failed write is logged, never thrown into the request.
@@ -126,6 +149,10 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       requestId: sql.placeholder("requestId"),
     })
     .prepare("audit_event_insert");
+  // An event that maps to webhook events: the function of migration 0011, whose statements' plans PostgreSQL keeps
+  // per connection (a login writes one, two when the session cap evicts one). Prepared outside a transaction.
+  const recordWithDeliveries = db.select(DELIVERIES_WRITTEN).from(recordAuditEventCall(RECORD_PLACEHOLDERS)).prepare("audit_event_record");
+  const recordWithDeliveriesIn = (tx: Transaction, values: RecordAuditEventArguments) => tx.select(DELIVERIES_WRITTEN).from(recordAuditEventCall(values));
   const write = async (type: AuditEventType, event: AuditEvent, context: AuditContext, tx?: Transaction): Promise<void> => {
     const row = {
       type,
@@ -143,23 +170,16 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       await (tx === undefined ? insert.execute(row) : tx.insert(auditEvents).values(row));
       return;
     }
-    // One statement: the audit row (a data-modifying CTE runs whether or not it is referenced) and a delivery per
-    // event type and subscribed endpoint. No endpoint subscribed: no delivery, and nobody is woken.
-    const events = JSON.stringify(webhooks.map((webhook) => ({ type: webhook.type, body: JSON.stringify(webhook) })));
-    const result = await (tx ?? db).execute(sql`
-      with audit as (
-        insert into audit_events (type, user_id, actor_id, session_id, payload, ip_address, user_agent, request_id)
-        values (${row.type}, ${row.userId}, ${row.actorId}, ${row.sessionId}, ${JSON.stringify(row.payload)}::jsonb, ${row.ipAddress}, ${row.userAgent}, ${row.requestId})
-        returning id
-      )
-      insert into outbox_messages (kind, payload, endpoint_id, available_at)
-      select 'webhook', event->>'body', endpoint.id, ${at.toISOString()}::timestamptz
-      from jsonb_array_elements(${events}::jsonb) as event
-      join webhook_endpoints endpoint on endpoint.enabled and (endpoint.event_types = '[]'::jsonb or endpoint.event_types ? (event->>'type'))
-      cross join audit
-      returning outbox_messages.id`);
-    const written = Array.isArray(result) ? result.length : ((result as { rows?: unknown[] }).rows?.length ?? 0);
-    if (written > 0) options.onWebhooksWritten?.();
+    // The audit row and a delivery per event type and subscribed endpoint, both written or neither. No endpoint
+    // subscribed: no delivery, and nobody is woken.
+    const withDeliveries: RecordAuditEventArguments = {
+      ...row,
+      payload: JSON.stringify(row.payload),
+      at: at.toISOString(),
+      webhooks: JSON.stringify(webhooks.map((webhook) => ({ type: webhook.type, body: JSON.stringify(webhook) }))),
+    };
+    const [written] = await (tx === undefined ? recordWithDeliveries.execute(withDeliveries) : recordWithDeliveriesIn(tx, withDeliveries));
+    if ((written?.deliveries ?? 0) > 0) options.onWebhooksWritten?.();
   };
   return {
     async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {

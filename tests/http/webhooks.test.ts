@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { auditEvents } from "../../src/db/tables/audit-events.ts";
 import { outboxMessages } from "../../src/db/tables/outbox.ts";
 import { webhookEndpoints } from "../../src/db/tables/webhooks.ts";
-import { type AuditEventType, SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
+import { type AuditEventType, createAuditLog, SYSTEM_AUDIT_CONTEXT } from "../../src/observability/audit.ts";
+import { createLogger } from "../../src/observability/logger.ts";
 import { createSecretBox } from "../../src/tokens/secret-box.ts";
 import { createWebhookChannel } from "../../src/webhooks/webhook-channel.ts";
 import { WEBHOOK_EVENT_TYPES, WEBHOOKS_OF_AUDIT } from "../../src/webhooks/webhook-events.ts";
@@ -65,6 +66,27 @@ describe("delivery", () => {
     expect(delivery.event).toEqual({ type: "user.created", timestamp: expect.any(String), data: { userId: user.id, sessionId: expect.any(String) } });
     expect(delivery.body).not.toContain(account.password);
     expect(delivery.headers["content-type"]).toBe("application/json");
+  });
+
+  it("the outbox is woken exactly when an event wrote a delivery, and the audit row is written either way", async () => {
+    const { user } = await registerUser(t);
+    let wakes = 0;
+    const audit = createAuditLog(t.db, createLogger({ level: "silent" }), () => {}, { onWebhooksWritten: () => void wakes++ });
+    const rowsOf = async (type: AuditEventType) => (await t.db.select().from(auditEvents).where(eq(auditEvents.userId, user.id))).filter((row) => row.type === type);
+    await createEndpoint(["user.banned"]);
+    // Maps to session.created, which no endpoint subscribes to: its audit row, no delivery, no wake.
+    await audit.record("login.succeeded", { userId: user.id, payload: { via: "password" } }, SYSTEM_AUDIT_CONTEXT);
+    // Maps to no webhook at all.
+    await audit.record("email.verification_sent", { userId: user.id }, SYSTEM_AUDIT_CONTEXT);
+    expect(wakes).toBe(0);
+    expect(await rowsOf("login.succeeded")).toEqual([expect.objectContaining({ payload: { via: "password" }, ipAddress: SYSTEM_AUDIT_CONTEXT.ipAddress })]);
+    expect(await rowsOf("email.verification_sent")).toHaveLength(1);
+    await audit.record("admin.user_banned", { userId: user.id, actorId: user.id, payload: { expiresAt: null } }, SYSTEM_AUDIT_CONTEXT);
+    expect(wakes).toBe(1);
+    const banned = await rowsOf("admin.user_banned");
+    expect(banned).toEqual([expect.objectContaining({ actorId: user.id, payload: { expiresAt: null } })]);
+    const deliveries = await t.db.select().from(outboxMessages).where(eq(outboxMessages.kind, "webhook"));
+    expect(deliveries.map((delivery) => JSON.parse(delivery.payload).type)).toEqual(["user.banned"]);
   });
 
   it("the secret is sealed at rest and shown only on creation", async () => {
