@@ -31,6 +31,7 @@ const onePostgresFileAtATime = { maxWorkers: 1 };
 /** The e2e files that start the server on either runtime (describe.each over e2eRuntimes()). */
 const E2E_ON_BOTH_RUNTIMES = [
   "broken-requests",
+  "client-address",
   "config-errors",
   "database-outage",
   "graphql",

@@ -206,6 +206,12 @@ export const ERROR_CODES = {
     title: "Requests from this address are not accepted",
     description: "The client IP is in BLOCKLIST_CIDRS; answered before any other work.",
   },
+  CLIENT_CLOSED_REQUEST: {
+    status: 400,
+    title: "The client closed the connection before the request was served",
+    description:
+      "A safe request (GET, HEAD, OPTIONS) first needed the client's address after the client hung up, when it can no longer be read: refused rather than served without its per-address limits. Nobody receives the answer; it appears in logs and metrics.",
+  },
   TOO_MANY_API_KEYS: {
     status: 409,
     title: "The account holds as many API keys as it may",

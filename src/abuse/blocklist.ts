@@ -11,9 +11,12 @@ export function parseCidr(cidr: string): { address: string; prefix: number; fami
   return Number.isInteger(prefix) && prefix >= 0 && prefix <= maxPrefix ? { address, prefix, family } : null;
 }
 
-/** BLOCKLIST_CIDRS as a matcher; IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match their IPv4 ranges. */
-export function createBlocklist(cidrs: string[]): (ip: string | null) => boolean {
-  if (cidrs.length === 0) return () => false;
+/**
+ * BLOCKLIST_CIDRS as a matcher; IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match their IPv4 ranges. Null when
+ * the list is empty: there is nothing to check, and no address need be read for it.
+ */
+export function createBlocklist(cidrs: string[]): ((ip: string | null) => boolean) | null {
+  if (cidrs.length === 0) return null;
   const list = new BlockList();
   for (const cidr of cidrs) {
     const parsed = parseCidr(cidr);

@@ -15,7 +15,7 @@ export function costBudget(limits: RequestLimits, costs: WeakMap<DocumentNode, n
     async onExecute({ args }) {
       const { auth, http } = args.contextValue;
       const cost = costs.get(args.document) ?? 1;
-      await limits.consume(http, "graphqlCostSession", auth?.session.id ?? http.get("clientIp"), Math.max(Math.ceil(cost), 1)).catch((error: unknown) => {
+      await limits.consume(http, "graphqlCostSession", auth?.session.id ?? http.get("client").ip, Math.max(Math.ceil(cost), 1)).catch((error: unknown) => {
         // As a GraphQLError: yoga takes any error with an `errors` member (AppError has one) for an AggregateError.
         throw error instanceof AppError ? toGraphqlError(error) : error;
       });

@@ -1,5 +1,6 @@
 import type { LimitState } from "../abuse/limiter.ts";
 import type { AuthenticatedSession } from "../sessions/session-service.ts";
+import type { ClientAddress } from "./middleware/client-ip.ts";
 
 /**
  * Who the request is from: a session (a bearer access token or the session cookie), or a personal API key, whose
@@ -14,8 +15,8 @@ export type Authentication =
 export type AppEnv = {
   Variables: {
     requestId: string;
-    /** The client's address as configured by TRUST_PROXY; null only where there is no socket (in-process tests). */
-    clientIp: string | null;
+    /** The client's address as configured by TRUST_PROXY, read when first asked (client-ip.ts). */
+    client: ClientAddress;
     /** Set by authenticate; on public routes it is unset despite the type (read it as possibly undefined there). */
     auth: Authentication;
     /** The tightest rate-limit state seen so far, advertised in RateLimit headers. */

@@ -8,7 +8,7 @@ export function auditContext(c: Context<AppEnv>): AuditContext {
   // An API key's request belongs to no session; its events name the key in their payload where it matters.
   const session = auth?.via === "key" ? undefined : auth?.session;
   return {
-    ipAddress: c.get("clientIp"),
+    ipAddress: c.get("client").ip,
     userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
     requestId: c.get("requestId"),
     // Unset on routes that do not authenticate (login, refresh): those name their session in the event.

@@ -18,7 +18,7 @@ export function createMailLinkActions({ passwordReset, emailVerification, accoun
   return {
     /** INVALID_TOKEN for an unknown, used, expired or outdated token. */
     async verifyEmail(c: Context<AppEnv>, token: string): Promise<UserRow> {
-      await limits.consume(c, "verifyIp", c.get("clientIp"));
+      await limits.consume(c, "verifyIp", c.get("client").ip);
       const user = await emailVerification.verify(token);
       if (user === null) throw new AppError("INVALID_TOKEN");
       await audit.record("email.verified", { userId: user.id, payload: { email: user.email } }, auditContext(c));
@@ -27,7 +27,7 @@ export function createMailLinkActions({ passwordReset, emailVerification, accoun
 
     /** INVALID_TOKEN, or the password policy's VALIDATION_FAILED / PASSWORD_TOO_COMMON (the token stays usable). */
     async resetPassword(c: Context<AppEnv>, token: string, password: string): Promise<void> {
-      await limits.consume(c, "resetPasswordIp", c.get("clientIp"));
+      await limits.consume(c, "resetPasswordIp", c.get("client").ip);
       const context = auditContext(c);
       const userId = await passwordReset.reset(token, password, context);
       await audit.record("password.reset", { userId }, context);
@@ -35,7 +35,7 @@ export function createMailLinkActions({ passwordReset, emailVerification, accoun
 
     /** INVALID_TOKEN for an unknown, used or expired token, or a deletion already carried out. */
     async cancelDeletion(c: Context<AppEnv>, token: string): Promise<UserRow> {
-      await limits.consume(c, "verifyIp", c.get("clientIp"));
+      await limits.consume(c, "verifyIp", c.get("client").ip);
       const user = await accountDeletion.cancel(token);
       await audit.record("account.deletion_cancelled", { userId: user.id }, auditContext(c));
       return user;

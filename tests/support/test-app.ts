@@ -5,6 +5,7 @@ import type { PublicUser } from "../../src/auth/users.ts";
 import { buildConfig } from "../../src/config/config.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { createApp } from "../../src/http/app.ts";
+import type { SocketAddressReader } from "../../src/http/middleware/client-ip.ts";
 import { createLogger, type Logger } from "../../src/observability/logger.ts";
 import type { Mailer } from "../../src/delivery/mailer.ts";
 import { createMemoryMailer } from "../../src/delivery/memory-mailer.ts";
@@ -31,6 +32,8 @@ export type TestAppOptions = {
   now?: () => Date;
   /** The project's kind of database unless a test is about one. */
   database?: TestDatabaseKind;
+  /** Where requests appear to come from: TEST_CLIENT_IP unless a test is about reading it. */
+  readSocketAddress?: SocketAddressReader;
 };
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}) {
@@ -59,7 +62,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     ...(options.now ? { now: options.now } : {}),
     mailRetry: { attempts: 3, firstRetryDelayMs: 20 },
   });
-  const app = createApp(services, { readSocketAddress: () => TEST_CLIENT_IP });
+  const app = createApp(services, { readSocketAddress: options.readSocketAddress ?? (() => TEST_CLIENT_IP) });
 
   return {
     app,

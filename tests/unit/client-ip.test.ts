@@ -1,5 +1,7 @@
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { resolveClientIp } from "../../src/http/middleware/client-ip.ts";
+import { AppError } from "../../src/errors.ts";
+import { ClientAddress, resolveClientIp } from "../../src/http/middleware/client-ip.ts";
 
 const SOCKET = "203.0.113.7";
 
@@ -89,5 +91,60 @@ describe("resolveClientIp with trusted proxies", () => {
     expect(resolveClientIp(SOCKET, "", 1)).toBe(SOCKET);
     expect(resolveClientIp(SOCKET, "  ", 1)).toBe(SOCKET);
     expect(resolveClientIp(SOCKET, " , ,", 2)).toBe(SOCKET);
+  });
+});
+
+describe("ClientAddress", () => {
+  /** A request on an app with the address reader given; `hangUp` aborts its signal as the runtimes do on a hang-up. */
+  async function addressOf(read: () => string | null, headers: Record<string, string> = {}, trustProxy = 0) {
+    const hangUp = new AbortController();
+    const reads = { count: 0 };
+    const app = new Hono();
+    let client: ClientAddress | undefined;
+    app.get("/", (c) => {
+      client = new ClientAddress(c, () => (reads.count++, read()), trustProxy);
+      return c.body(null, 204);
+    });
+    await app.request("/", { headers, signal: hangUp.signal });
+    if (client === undefined) throw new Error("the route did not run");
+    return { client, reads, hangUp: () => hangUp.abort() };
+  }
+
+  it("reads the socket when first asked, once", async () => {
+    const { client, reads } = await addressOf(() => SOCKET);
+    expect(reads.count).toBe(0);
+    expect(client.ip).toBe(SOCKET);
+    expect(client.ip).toBe(SOCKET);
+    expect(client.ipIfKnown).toBe(SOCKET);
+    expect(reads.count).toBe(1);
+  });
+
+  it("keeps the address read before the client hung up", async () => {
+    let socket: string | null = SOCKET;
+    const { client, hangUp } = await addressOf(() => socket);
+    client.readNow();
+    socket = null;
+    hangUp();
+    expect(client.ip).toBe(SOCKET);
+  });
+
+  it("refuses with CLIENT_CLOSED_REQUEST when first asked after the client hung up, every time", async () => {
+    const { client, hangUp } = await addressOf(() => null);
+    hangUp();
+    for (let attempt = 0; attempt < 2; attempt++) expect(() => client.ip).toThrow(expect.objectContaining({ code: "CLIENT_CLOSED_REQUEST", status: 400 }));
+    expect(() => client.readNow()).toThrow(AppError);
+    // The log line's read never throws.
+    expect(client.ipIfKnown).toBeNull();
+  });
+
+  it("answers null without a hang-up where there is no socket address", async () => {
+    const { client } = await addressOf(() => null);
+    expect(client.ip).toBeNull();
+  });
+
+  it("behind a trusted proxy, still knows the forwarded address after the hang-up", async () => {
+    const { client, hangUp } = await addressOf(() => null, { "x-forwarded-for": "198.51.100.9, 10.0.0.2" }, 2);
+    hangUp();
+    expect(client.ip).toBe("198.51.100.9");
   });
 });

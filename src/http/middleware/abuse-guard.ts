@@ -16,5 +16,5 @@ const OPERATIONS_PATHS = new Set(["/health", "/ready", "/metrics"]);
  */
 export function unauthenticatedLimit(limits: RequestLimits, presentsCredentials: (c: Context<AppEnv>) => boolean) {
   return (c: Context<AppEnv>): Promise<void> | null =>
-    presentsCredentials(c) || OPERATIONS_PATHS.has(c.req.path) ? null : limits.consume(c, "unauthenticatedIp", c.get("clientIp"));
+    presentsCredentials(c) || OPERATIONS_PATHS.has(c.req.path) ? null : limits.consume(c, "unauthenticatedIp", c.get("client").ip);
 }

@@ -88,7 +88,7 @@ export function createAuthenticator({ accessTokens, sessionValidator, apiKeyVali
       const auth = await resolve(c, c.req.header("authorization"), cookies.readSession(c)).catch(async (error: unknown) => {
         // Presenting any credentials skips the generic per-IP limit; failing them counts towards it, so junk
         // tokens cannot buy unlimited 401s (RATE_LIMITED once the address is over the limit).
-        await limits.consume(c, "unauthenticatedIp", c.get("clientIp"));
+        await limits.consume(c, "unauthenticatedIp", c.get("client").ip);
         throw error;
       });
       c.set("auth", auth);

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
+import { AppError } from "../../errors.ts";
 
 /** Reads the peer address of the TCP connection; supplied by the runtime adapter (Bun or Node). */
 export type SocketAddressReader = (c: Context) => string | null;
@@ -16,4 +17,47 @@ export function resolveClientIp(socketAddress: string | null, forwardedFor: stri
   // proxy is misconfigured): nothing in it is vouched for. Likewise a hop that is not an address.
   const hop = hops.length >= trustProxy ? hops[hops.length - trustProxy] : undefined;
   return hop !== undefined && isIP(hop) !== 0 ? hop : socketAddress;
+}
+
+/**
+ * The client's address, read from the connection when first asked: on Bun each read is a system call
+ * (getpeername, about a microsecond), and most authenticated reads never need the address. Once the client has
+ * hung up, its address can no longer be read (Bun and Node answer null): a request whose address is first asked
+ * for then is refused (CLIENT_CLOSED_REQUEST), never served without its per-address limits. Nobody is there to
+ * receive either answer, so refusing costs the client nothing; a request that changes state has its address read
+ * as it comes in (request-admission.ts), so it is never refused part-way through.
+ */
+export class ClientAddress {
+  #ip: string | null | undefined;
+  readonly #c: Context;
+  readonly #readSocketAddress: SocketAddressReader;
+  readonly #trustProxy: number;
+
+  constructor(c: Context, readSocketAddress: SocketAddressReader, trustProxy: number) {
+    this.#c = c;
+    this.#readSocketAddress = readSocketAddress;
+    this.#trustProxy = trustProxy;
+  }
+
+  /** The client IP as TRUST_PROXY resolves it; null where there is no socket address (in-process tests). */
+  get ip(): string | null {
+    if (this.#ip !== undefined) return this.#ip;
+    const ip = this.#resolve();
+    if (ip === null && this.#c.req.raw.signal.aborted) throw new AppError("CLIENT_CLOSED_REQUEST");
+    return (this.#ip = ip);
+  }
+
+  /** Reads the address now, while the client is surely still there. */
+  readNow(): void {
+    void this.ip;
+  }
+
+  /** For the record only (the request's log line, written after the answer): the IP, or null once unreadable. */
+  get ipIfKnown(): string | null {
+    return this.#ip !== undefined ? this.#ip : this.#resolve();
+  }
+
+  #resolve(): string | null {
+    return resolveClientIp(this.#readSocketAddress(this.#c), this.#c.req.header("x-forwarded-for"), this.#trustProxy);
+  }
 }

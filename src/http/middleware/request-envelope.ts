@@ -3,7 +3,7 @@ import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import { deferringJobsUntilAnswered } from "../../outbox/after-answer.ts";
 import type { AppEnv } from "../app-env.ts";
-import { resolveClientIp, type SocketAddressReader } from "./client-ip.ts";
+import { ClientAddress, type SocketAddressReader } from "./client-ip.ts";
 import { varyByOrigin } from "./cors.ts";
 import { SAFE_METHODS } from "./csrf.ts";
 import { requestIdFor } from "./request-id.ts";
@@ -21,7 +21,7 @@ export type RequestEnvelopeOptions = {
 
 /**
  * What every request gets around its handling, in one layer where it was six (each layer is a dispatch and an
- * async frame, on a route whose whole budget is a few microseconds): before, its id and its client IP; during,
+ * async frame, on a route whose whole budget is a few microseconds): before, its id and its client address; during,
  * background mail jobs it queues (MailOutbox.compose) held back until it is answered (after-answer.ts); after, once
  * the answer exists (an early one too: a CORS preflight, a refusal, an error), its metrics, its log line, the
  * security headers, `Vary: Origin` and X-Request-Id.
@@ -34,9 +34,7 @@ export function requestEnvelope(options: RequestEnvelopeOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const id = requestIdFor(c.req.header("x-request-id"));
     c.set("requestId", id);
-    // Read now, though most requests never ask for it: once the client has gone, Bun's server.requestIP() answers
-    // null, and a request with no address escapes every per-address limit (a client that sends and hangs up).
-    c.set("clientIp", resolveClientIp(readSocketAddress(c), c.req.header("x-forwarded-for"), trustProxy));
+    c.set("client", new ClientAddress(c, readSocketAddress, trustProxy));
     const started = performance.now();
     await (SAFE_METHODS.has(c.req.method) ? next() : deferringJobsUntilAnswered(next));
     if (metrics !== null) observeRequest(metrics, c, started);

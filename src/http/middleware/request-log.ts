@@ -21,7 +21,7 @@ export function logRequest(logger: Logger, c: Context<AppEnv>, started: number):
     durationMs: Math.round((performance.now() - started) * 100) / 100,
     userId: auth?.user.id,
     ...(auth?.via === "key" ? { apiKeyId: auth.apiKey.id } : {}),
-    clientIp: c.get("clientIp"),
+    clientIp: c.get("client").ipIfKnown,
   };
   // Client errors are routine (a wrong password); a 5xx is already logged in full by the error handler.
   if (status >= 500) logger.error(line, "request");

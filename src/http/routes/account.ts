@@ -93,7 +93,7 @@ export function createAccountRoutes(deps: AccountRouteDeps) {
   const links = createMailLinkActions(deps);
   /** Endpoints that send mail: per address and per IP, so neither an inbox nor the mail server can be flooded. */
   const limitMailTo = async (c: Context<AppEnv>, email: string) => {
-    await limits.consume(c, "forgotPasswordIp", c.get("clientIp"));
+    await limits.consume(c, "forgotPasswordIp", c.get("client").ip);
     await limits.consume(c, "forgotPasswordEmail", email);
   };
   return createRouter()

@@ -19,7 +19,7 @@ const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
 export function createOAuth2Routes({ oauth2, limits }: OAuth2RouteDeps) {
   const app = createRouter();
   app.use(async (c, next) => {
-    await limits.consume(c, "oauthIp", c.get("clientIp"));
+    await limits.consume(c, "oauthIp", c.get("client").ip);
     await next();
   });
   app.post("/token", async (c) => {
