@@ -210,7 +210,7 @@ export const ERROR_CODES = {
     status: 400,
     title: "The client closed the connection before the request was served",
     description:
-      "A safe request (GET, HEAD, OPTIONS) first needed the client's address after the client hung up, when it can no longer be read: refused rather than served without its per-address limits. Nobody receives the answer; it appears in logs and metrics.",
+      "The request first needed the client's address after the client hung up, when it can no longer be read (a request that can change state reads it as it arrives; a GET when it first needs it): refused rather than served without its per-address limits. Nobody receives the answer; it appears in logs and metrics.",
   },
   TOO_MANY_API_KEYS: {
     status: 409,

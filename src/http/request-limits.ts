@@ -5,7 +5,7 @@ import { AppError } from "../errors.ts";
 import type { AttemptLimits } from "../flows/sign-in-flow.ts";
 import type { AuditLog } from "../observability/audit.ts";
 import type { AppEnv, Authentication } from "./app-env.ts";
-import { auditContext } from "./audit-context.ts";
+import { recordingAuditContext } from "./audit-context.ts";
 
 /** What consuming a rule that is off answers: nothing to wait for. */
 const ALREADY_DONE: Promise<void> = Promise.resolve();
@@ -14,8 +14,8 @@ const ALREADY_DONE: Promise<void> = Promise.resolve();
  * The limiter as handlers use it: subjects come from the request, the tightest rule's state is advertised in
  * RateLimit headers (not a rule keyed by an address: see KEYED_BY_ADDRESS), and the first refusal of each window
  * goes to the audit log (later ones would only flood it).
- * A request without a known address (in-process calls with no socket) is not IP-limited rather than being
- * lumped into one shared "unknown" bucket.
+ * A subject that is unknown (null: an audit context with no request behind it, the CLI's) is not counted rather
+ * than lumped into one shared "unknown" bucket.
  */
 export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
   async function guarded(c: Context<AppEnv>, check: () => Promise<void>): Promise<void> {
@@ -25,7 +25,7 @@ export function createRequestLimits(limiter: Limiter, audit: AuditLog) {
       const refusal = error instanceof AppError && error.code === "RATE_LIMITED" ? (error.cause as RateLimitRefusal) : null;
       if (refusal?.firstInWindow) {
         const type = refusal.rule === "loginAccount" ? "account.locked" : "rate_limit.exceeded";
-        await audit.record(type, { userId: (c.get("auth") as Authentication | undefined)?.user.id ?? null, payload: { rule: refusal.rule } }, auditContext(c));
+        await audit.record(type, { userId: (c.get("auth") as Authentication | undefined)?.user.id ?? null, payload: { rule: refusal.rule } }, recordingAuditContext(c));
       }
       throw error;
     }

@@ -5,7 +5,7 @@ type BunEnv = { server: Server<undefined> };
 
 export const bunAdapter: RuntimeAdapter = {
   name: `bun ${Bun.version}`,
-  readSocketAddress: (c) => (c.env as BunEnv).server.requestIP(c.req.raw)?.address ?? null,
+  readSocketAddress: (c, request) => (c.env as BunEnv).server.requestIP(request)?.address ?? null,
   async listen(fetch, { host, port, timeouts, shared }) {
     const server = Bun.serve({
       hostname: host,

@@ -7,9 +7,9 @@ import { e2eRuntimes, ROOT, type Runtime } from "../support/spawn-server.ts";
 
 /**
  * The client address is read from the connection only when first needed (src/http/middleware/client-ip.ts), which
- * is safe because of two facts about the runtimes checked here on each, through Servauth's own adapter: once the
- * client has hung up, the request's signal is aborted and the address can no longer be read. An address read
- * before the hang-up is kept; one first asked for after it refuses the request (CLIENT_CLOSED_REQUEST).
+ * is safe because of a fact about the runtimes checked here on each, through Servauth's own adapter: once the
+ * client has hung up, the address can no longer be read. An address read before the hang-up is kept; one first
+ * asked for after it refuses the request (CLIENT_CLOSED_REQUEST).
  */
 const PROBE = path.join(ROOT, "tests/support/hang-up-probe.ts");
 const COMMAND: Record<Runtime, string[]> = {
@@ -59,6 +59,11 @@ describe.each(e2eRuntimes())("on %s, a client that hangs up", (runtime) => {
   it("keeps the address read before it hung up", async () => {
     const report = await sendAndHangUp("/?early=1");
     expect(report).toEqual({ early: expect.stringMatching(/127\.0\.0\.1$/), hungUp: true, late: report.early, forTheLog: report.early });
+  });
+
+  it("keeps the address read from a request middleware replaced with a copy", async () => {
+    const report = await sendAndHangUp("/?early=1&copy=1");
+    expect(report.early).toMatch(/127\.0\.0\.1$/);
   });
 
   it("is refused when its address is first asked for after it hung up: the runtime can no longer read it", async () => {

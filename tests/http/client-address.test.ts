@@ -84,6 +84,23 @@ describe("the client address", () => {
     expect(await anonymous.json()).toMatchObject({ code: "CLIENT_CLOSED_REQUEST" });
   });
 
+  it("records a limit's refusal of a client gone meanwhile, without its address, rather than lose the event", async () => {
+    const limited = await createTestApp({ RATE_LIMIT_AUTHENTICATED_SESSION: "1/60" }, { readSocketAddress });
+    try {
+      const { accessToken, user: owner } = await registerUser(limited);
+      const gone = new AbortController();
+      gone.abort();
+      const me = () => limited.app.request("/auth/me", { headers: bearer(accessToken), signal: gone.signal });
+      expect((await me()).status).toBe(200);
+      const refused = await me();
+      expect(await refused.json()).toMatchObject({ code: "RATE_LIMITED" });
+      const [exceeded] = await limited.db.select().from(auditEvents).where(eq(auditEvents.type, "rate_limit.exceeded"));
+      expect(exceeded).toMatchObject({ userId: owner.id, ipAddress: null, payload: { rule: "authenticatedSession" } });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("serves a read that never needs the address, whether or not the client is still there", async () => {
     expect((await fromGoneClient("GET", "/auth/me", { headers: bearer(user.accessToken) })).status).toBe(200);
   });

@@ -10,7 +10,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 function appWithDeadline(ms: number) {
   const app = createRouter();
   const logger = createLogger({ level: "silent" });
-  app.use(requestEnvelope({ trustProxy: 0, readSocketAddress: () => null, logger, metrics: null }));
+  app.use(requestEnvelope({ trustProxy: 0, readSocketAddress: () => "192.0.2.1", logger, metrics: null }));
   app.use(requestDeadline(ms));
   app.get("/never", () => new Promise<Response>(() => {}));
   app.get("/quick", (c) => c.json({ ok: true }));

@@ -2,8 +2,12 @@ import { isIP } from "node:net";
 import type { Context } from "hono";
 import { AppError } from "../../errors.ts";
 
-/** Reads the peer address of the TCP connection; supplied by the runtime adapter (Bun or Node). */
-export type SocketAddressReader = (c: Context) => string | null;
+/**
+ * Reads the peer address of the TCP connection; supplied by the runtime adapter (Bun or Node). `request` is the
+ * request as it arrived: middleware may replace `c.req.raw` with a copy, and Bun knows the address only of its own.
+ * Null once the connection is gone.
+ */
+export type SocketAddressReader = (c: Context, request: Request) => string | null;
 
 /**
  * The client IP: the socket address, unless TRUST_PROXY=N, in which case the Nth address from the right of
@@ -22,28 +26,31 @@ export function resolveClientIp(socketAddress: string | null, forwardedFor: stri
 /**
  * The client's address, read from the connection when first asked: on Bun each read is a system call
  * (getpeername, about a microsecond), and most authenticated reads never need the address. Once the client has
- * hung up, its address can no longer be read (Bun and Node answer null): a request whose address is first asked
- * for then is refused (CLIENT_CLOSED_REQUEST), never served without its per-address limits. Nobody is there to
- * receive either answer, so refusing costs the client nothing; a request that changes state has its address read
- * as it comes in (request-admission.ts), so it is never refused part-way through.
+ * hung up, its address can no longer be read (both runtimes answer null, Node before it aborts the request's
+ * signal): a request whose address is first asked for then is refused (CLIENT_CLOSED_REQUEST), never served
+ * without its per-address limits. Nobody is there to receive either answer, so refusing costs the client nothing;
+ * a request that changes state has its address read as it comes in (request-admission.ts), so it is never refused
+ * part-way through.
  */
 export class ClientAddress {
-  #ip: string | null | undefined;
+  #ip: string | undefined;
   readonly #c: Context;
+  readonly #arrived: Request;
   readonly #readSocketAddress: SocketAddressReader;
   readonly #trustProxy: number;
 
   constructor(c: Context, readSocketAddress: SocketAddressReader, trustProxy: number) {
     this.#c = c;
+    this.#arrived = c.req.raw;
     this.#readSocketAddress = readSocketAddress;
     this.#trustProxy = trustProxy;
   }
 
-  /** The client IP as TRUST_PROXY resolves it; null where there is no socket address (in-process tests). */
-  get ip(): string | null {
+  /** The client IP as TRUST_PROXY resolves it. */
+  get ip(): string {
     if (this.#ip !== undefined) return this.#ip;
     const ip = this.#resolve();
-    if (ip === null && this.#c.req.raw.signal.aborted) throw new AppError("CLIENT_CLOSED_REQUEST");
+    if (ip === null) throw new AppError("CLIENT_CLOSED_REQUEST");
     return (this.#ip = ip);
   }
 
@@ -52,12 +59,12 @@ export class ClientAddress {
     void this.ip;
   }
 
-  /** For the record only (the request's log line, written after the answer): the IP, or null once unreadable. */
+  /** For the record only (a log line, an audit row of a refusal): the IP, or null once it cannot be read. */
   get ipIfKnown(): string | null {
-    return this.#ip !== undefined ? this.#ip : this.#resolve();
+    return this.#ip ?? this.#resolve();
   }
 
   #resolve(): string | null {
-    return resolveClientIp(this.#readSocketAddress(this.#c), this.#c.req.header("x-forwarded-for"), this.#trustProxy);
+    return resolveClientIp(this.#readSocketAddress(this.#c, this.#arrived), this.#c.req.header("x-forwarded-for"), this.#trustProxy);
   }
 }
