@@ -22,9 +22,8 @@ export type RequestAdmissionOptions = {
 export function requestAdmission({ isBlocked, deadlineMs }: RequestAdmissionOptions) {
   const withinDeadline = requestDeadline(deadlineMs);
   return createMiddleware<AppEnv>((c, next) => {
-    if (isBlocked !== null) {
-      if (isBlocked(c.get("client").ip)) throw new AppError("IP_BLOCKED");
-    } else if (!SAFE_METHODS.has(c.req.method)) c.get("client").readNow();
+    if (isBlocked?.(c.get("client").ip)) throw new AppError("IP_BLOCKED");
+    if (!SAFE_METHODS.has(c.req.method)) c.get("client").readNow();
     return withinDeadline(c, next);
   });
 }
