@@ -18,8 +18,8 @@ const IN_FLIGHT = 16;
 const WARMUP = 500;
 const PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-/** utime + stime of a process, in clock ticks (USER_HZ = 100). */
-function cpuTicks(pid: number): number {
+/** utime + stime of a process (or with `/task/<tid>`, of one of its threads), in clock ticks (USER_HZ = 100). */
+function cpuTicks(pid: number | string): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
   return (fields[11] ?? 0) + (fields[12] ?? 0);
@@ -49,13 +49,18 @@ async function measure(database: ScratchDatabase) {
     await logins(WARMUP);
     const backends = await database.backends();
     const databaseBefore = backends.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    // The server's thread alone, apart from the PGlite thread and the argon2 and JIT threads around it.
+    const mainThread = `${process.pid}/task/${process.pid}`;
+    const mainBefore = cpuTicks(mainThread);
     const before = process.cpuUsage();
     await logins(LOGINS);
     const own = process.cpuUsage(before);
+    const mainTicks = cpuTicks(mainThread) - mainBefore;
     const databaseTicks = backends.reduce((sum, pid) => sum + cpuTicks(pid), 0) - databaseBefore;
     const perLogin = (us: number) => `${Math.round(us / LOGINS)} µs`;
     console.log(
-      `bun ${Bun.version}; ${LOGINS} logins, ${IN_FLIGHT} in flight, toy argon2: Servauth ${perLogin(own.user + own.system)} CPU/login, ` +
+      `bun ${Bun.version}; ${LOGINS} logins, ${IN_FLIGHT} in flight, toy argon2: Servauth ${perLogin(own.user + own.system)} CPU/login ` +
+        `(its main thread ${perLogin(mainTicks * 10_000)}), ` +
         (backends.length === 0 ? "PGlite in this process (its CPU counted above)" : `PostgreSQL ${perLogin(databaseTicks * 10_000)} CPU/login`),
     );
   } finally {

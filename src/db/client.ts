@@ -9,7 +9,8 @@ import postgres from "postgres";
 import type { DatabaseConfig } from "../config/config.ts";
 import { assertPostgresPatched } from "./postgres-patch.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { type PgliteWorker, startPgliteWorker } from "./pglite-worker.ts";
+import { startPgliteWorker } from "./pglite-worker.ts";
+import { type PgliteClient, preparePglite } from "./prepared-pglite.ts";
 import { type Schema, schema } from "./schema.ts";
 
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -107,7 +108,7 @@ async function createPglite({ dataDir, thread }: Extract<DatabaseConfig, { kind:
   }
 }
 
-async function startPglite(dataDir: string | null, thread: "worker" | "main"): Promise<PGlite | PgliteWorker> {
+async function startPglite(dataDir: string | null, thread: "worker" | "main"): Promise<PgliteClient> {
   if (thread === "worker") {
     return startPgliteWorker(
       { dataDir },
@@ -123,16 +124,16 @@ async function startPglite(dataDir: string | null, thread: "worker" | "main"): P
   }
   const client = new PGlite(dataDir ?? undefined);
   await client.waitReady;
-  return client;
+  return preparePglite(client);
 }
 
 /**
  * A handle over an already started PGlite, on this thread or in a worker (tests load theirs from a migrated
  * snapshot, skipping initdb).
  */
-export function openPglite(client: PGlite | PgliteWorker): DatabaseHandle {
+export function openPglite(client: PgliteClient): DatabaseHandle {
   // drizzle's PGlite session calls query() and transaction() on the client, and query()/exec() on a transaction:
-  // all a PgliteWorker answers (pglite-worker.ts).
+  // all a PgliteClient answers (prepared-pglite.ts, pglite-worker.ts).
   const db = drizzlePglite(client as PGlite, { schema });
   let closing: Promise<void> | undefined;
   return {

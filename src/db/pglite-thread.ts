@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGlite } from "@electric-sql/pglite";
+import { type PgliteQueries, preparePglite } from "./prepared-pglite.ts";
 import { type PgliteReply, type PgliteRequest, type PgliteThreadOptions, START_REQUEST_ID, toErrorData } from "./pglite-protocol.ts";
 
 /**
@@ -15,7 +16,7 @@ import { type PgliteReply, type PgliteRequest, type PgliteThreadOptions, START_R
 const ROLLBACK = Symbol("rollback");
 const identity = (value: unknown) => value;
 
-type OpenTransaction = { tx: Transaction; settle(commit: boolean): void; finished: Promise<void> };
+type OpenTransaction = { tx: PgliteQueries; settle(commit: boolean): void; finished: Promise<void> };
 
 /**
  * The thread's nice value: below the server's thread, so that when the cores are busy (logins hashing on every core)
@@ -36,10 +37,13 @@ if (process.platform === "linux") {
 }
 const reply = (message: PgliteReply) => port.postMessage(message);
 
-const pg = await open(workerData as PgliteThreadOptions).catch((error: unknown) => {
-  reply({ id: START_REQUEST_ID, ok: false, error: toErrorData(error) });
-  return null;
-});
+const pg = await open(workerData as PgliteThreadOptions).then(
+  (opened) => preparePglite(opened),
+  (error: unknown) => {
+    reply({ id: START_REQUEST_ID, ok: false, error: toErrorData(error) });
+    return null;
+  },
+);
 if (pg !== null) {
   const transactions = new Map<number, OpenTransaction>();
   let nextTransactionId = 1;

@@ -1,19 +1,10 @@
 import { Worker } from "node:worker_threads";
 import type { QueryOptions, Results } from "@electric-sql/pglite";
+import type { PgliteClient } from "./prepared-pglite.ts";
 import { fromErrorData, type PgliteReply, type PgliteRequest, type PgliteThreadOptions, START_REQUEST_ID } from "./pglite-protocol.ts";
 
-/** What drizzle's PGlite session calls on a transaction (savepoints of nested transactions are statements too). */
-export type PgliteWorkerTransaction = {
-  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>>;
-  exec(sql: string): Promise<Results[]>;
-};
-
-/** The part of PGlite's interface that drizzle, its migrator and Servauth call, answered by a worker thread. */
-export type PgliteWorker = PgliteWorkerTransaction & {
-  transaction<T>(fn: (tx: PgliteWorkerTransaction) => Promise<T>): Promise<T>;
-  /** True while a transaction is open (the tests' database reuse asks, as it asks PGlite). */
-  isInTransaction(): boolean;
-  readonly closed: boolean;
+/** PGlite's interface as drizzle, its migrator and Servauth call it, answered by a worker thread. */
+export type PgliteWorker = PgliteClient & {
   /** Closes PGlite (its files complete on disk) and ends the thread. */
   close(): Promise<void>;
   /** Ends the thread at once, PGlite left as it is: what a crash of the thread does (the tests' crash). */

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { TestProject } from "vitest/node";
 import { openPglite } from "../../src/db/client.ts";
+import { preparePglite } from "../../src/db/prepared-pglite.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
 
 declare module "vitest" {
@@ -30,7 +31,7 @@ export default async function setup(project: TestProject) {
 
 async function buildSnapshot(file: string): Promise<void> {
   const client = new PGlite();
-  const handle = openPglite(client);
+  const handle = openPglite(preparePglite(client));
   await migrateDatabase(handle);
   const snapshot = await client.dumpDataDir("none");
   await handle.close();

@@ -6,7 +6,8 @@ import { inject } from "vitest";
 import type { DatabaseConfig } from "../../src/config/config.ts";
 import { createDb, type DatabaseHandle, openPglite } from "../../src/db/client.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
-import { type PgliteWorker, startPgliteWorker } from "../../src/db/pglite-worker.ts";
+import { startPgliteWorker } from "../../src/db/pglite-worker.ts";
+import { type PgliteClient, preparePglite } from "../../src/db/prepared-pglite.ts";
 
 export type TestDatabase = { handle: DatabaseHandle; config: DatabaseConfig; close(): Promise<void> };
 
@@ -31,7 +32,7 @@ export async function openTestDatabase(kind = (process.env.SERVAUTH_TEST_DB ?? "
  * this module state is the worker's: every test file the worker runs reuses the one PGlite (of each thread kind),
  * and it goes with the worker. Two databases open at once are two PGlites.
  */
-const idle: { main?: PGlite; worker?: PgliteWorker } = {};
+const idle: { main?: PgliteClient; worker?: PgliteClient } = {};
 
 async function openPgliteTestDatabase(thread: "worker" | "main"): Promise<TestDatabase> {
   const client = idle[thread] ?? (await loadSnapshot(thread));
@@ -52,17 +53,17 @@ async function openPgliteTestDatabase(thread: "worker" | "main"): Promise<TestDa
   };
 }
 
-async function loadSnapshot(thread: "worker" | "main"): Promise<PGlite | PgliteWorker> {
+async function loadSnapshot(thread: "worker" | "main"): Promise<PgliteClient> {
   if (thread === "worker") return startPgliteWorker({ dataDir: null, snapshotPath: inject("pgliteSnapshotPath") });
   const snapshot = new Blob([await readFile(inject("pgliteSnapshotPath"))]);
-  return PGlite.create({ loadDataDir: snapshot });
+  return preparePglite(await PGlite.create({ loadDataDir: snapshot }));
 }
 
 /**
  * The PGlite as the test's app sees it: once the database is given back, any late use (a timer the app forgot to
  * stop) fails loudly instead of writing into the next test's database.
  */
-function lend<Client extends PGlite | PgliteWorker>(client: Client): { client: Client; end(): void } {
+function lend<Client extends PgliteClient>(client: Client): { client: Client; end(): void } {
   let ended = false;
   const view = new Proxy(client, {
     get(target, property) {
@@ -80,7 +81,7 @@ function lend<Client extends PGlite | PgliteWorker>(client: Client): { client: C
 }
 
 /** Every row the tests wrote, gone; the migrations' own bookkeeping (servauth_migrations) stays. */
-async function emptyTables(client: PGlite | PgliteWorker): Promise<void> {
+async function emptyTables(client: PgliteClient): Promise<void> {
   const { rows } = await client.query<{ name: string }>(
     `select format('%I.%I', schemaname, tablename) as name from pg_tables
      where schemaname not in ('pg_catalog', 'information_schema', 'servauth_migrations')`,

@@ -1,0 +1,141 @@
+import { readFile } from "node:fs/promises";
+import { PGlite, type QueryOptions } from "@electric-sql/pglite";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { type PgliteClient, preparePglite } from "../../src/db/prepared-pglite.ts";
+
+/**
+ * PGlite with its statements prepared once (issue #22): the same answers and errors as PGlite's own query(), while
+ * PostgreSQL parses each statement text once. What PostgreSQL keeps prepared is read from pg_prepared_statements
+ * through PGlite's own (unnamed) query(), so the inspection prepares nothing.
+ */
+
+let pg: PGlite;
+beforeAll(async () => {
+  pg = await PGlite.create({ loadDataDir: new Blob([await readFile(inject("pgliteSnapshotPath"))]) });
+});
+afterAll(async () => {
+  await pg.close();
+});
+
+/** A client over the shared PGlite, its statements forgotten by PostgreSQL first (each test starts with none). */
+async function freshClient(capacity?: number): Promise<PgliteClient> {
+  await pg.exec("deallocate all; drop table if exists probe; create table probe (id int primary key, note text)");
+  return preparePglite(pg, capacity);
+}
+
+type PreparedRow = { statement: string; runs: number };
+async function preparedStatements(): Promise<PreparedRow[]> {
+  const { rows } = await pg.query<PreparedRow>(
+    "select statement, (generic_plans + custom_plans)::int as runs from pg_prepared_statements order by prepare_time, name",
+  );
+  return rows;
+}
+
+describe("PGlite with prepared statements", () => {
+  let client: PgliteClient;
+  beforeEach(async () => {
+    client = await freshClient();
+  });
+
+  it("prepares a statement text once and runs it again by name", async () => {
+    const sum = "select $1::int + 1 as sum";
+    for (const n of [1, 2, 3]) expect((await client.query(sum, [n])).rows).toEqual([{ sum: n + 1 }]);
+    expect(await preparedStatements()).toEqual([{ statement: sum, runs: 3 }]);
+  });
+
+  it("answers as PGlite's own query() does, for every kind of value and both row modes", async () => {
+    const statement = `select $1::text as text, $2::int8 as big, $3::timestamptz as at, $4::jsonb as doc, $5::text[] as list,
+      $6::boolean as flag, $7::text as nothing, $8::uuid as id, 'x'::text as constant`;
+    const params = ["a'b", 9007199254740993n, new Date("2026-12-05T10:00:00.123Z"), { nested: [1, "two"] }, ["p", "q"], true, null, "0b7a1c8e-3f55-4a3e-9a59-0f3d2c8e8a11"];
+    const identityForText: QueryOptions = { rowMode: "array", parsers: { 25: (value: string) => `raw:${value}` } };
+    for (const options of [{}, identityForText]) {
+      const ours = await client.query(statement, params, options);
+      const theirs = await pg.query(statement, params, options);
+      expect({ rows: ours.rows, fields: ours.fields }).toEqual({ rows: theirs.rows, fields: theirs.fields });
+    }
+    await client.query("insert into probe values ($1, $2), ($3, $4)", [1, "one", 2, "two"]);
+    const changed = await client.query("update probe set note = $1", ["both"]);
+    expect(changed).toMatchObject({ affectedRows: 2, rows: [], fields: [] });
+  });
+
+  it("keeps PostgreSQL's error fields, and the statement after an error runs", async () => {
+    const insert = "insert into probe (id, note) values ($1, $2)";
+    await client.query(insert, [1, "first"]);
+    await expect(client.query(insert, [1, "again"])).rejects.toMatchObject({ code: "23505", constraint: "probe_pkey" });
+    await expect(client.query(insert, ["not a number", "x"])).rejects.toMatchObject({ code: "22P02" });
+    expect((await client.query("select count(*)::int as n from probe")).rows).toEqual([{ n: 1 }]);
+  });
+
+  it("refuses what PGlite's own query() refuses, and keeps nothing of it", async () => {
+    await expect(client.query("selec 1")).rejects.toMatchObject({ code: "42601" });
+    await expect(client.query("select 1; select 2")).rejects.toMatchObject({ code: "42601" });
+    expect(await preparedStatements()).toEqual([]);
+  });
+
+  it("fails as a closed PGlite does once it is closed (src/db/errors.ts reads it as the database unavailable)", async () => {
+    const closing = await PGlite.create();
+    const closed = preparePglite(closing);
+    await closed.close();
+    expect(closed.closed).toBe(true);
+    await expect(closed.query("select 1")).rejects.toThrow("PGlite is closed");
+  });
+
+  it("closes the least recently run statement when it holds as many as it may", async () => {
+    const bounded = await freshClient(2);
+    const [a, b, c] = ["select 'a' as v", "select 'b' as v", "select 'c' as v"];
+    await bounded.query(a);
+    await bounded.query(b);
+    await bounded.query(a);
+    await bounded.query(c);
+    expect((await preparedStatements()).map((row) => row.statement)).toEqual([a, c]);
+    expect((await bounded.query(b)).rows).toEqual([{ v: "b" }]);
+    expect((await preparedStatements()).map((row) => row.statement)).toEqual([c, b]);
+  });
+
+  it("prepares again a statement whose result a schema change altered", async () => {
+    const everything = "select * from probe order by id";
+    await client.query("insert into probe values (1, 'one')");
+    expect((await client.query(everything)).rows).toEqual([{ id: 1, note: "one" }]);
+    await pg.exec("alter table probe add column extra int default 7");
+    // Outside a transaction the statement is prepared again and run once more.
+    expect((await client.query(everything)).rows).toEqual([{ id: 1, note: "one", extra: 7 }]);
+
+    await pg.exec("alter table probe drop column extra");
+    // Inside one, PostgreSQL's error ends the transaction (a retry would meet its abort); the next run prepares again.
+    const inTransaction = client.transaction((tx) => tx.query(everything));
+    await expect(inTransaction).rejects.toMatchObject({ code: "0A000" });
+    expect((await client.query(everything)).rows).toEqual([{ id: 1, note: "one" }]);
+  });
+
+  it("runs a statement from outside a transaction only once the transaction has ended", async () => {
+    const count = "select count(*)::int as n from probe";
+    let outside: Promise<unknown> | undefined;
+    let outsideAnswered = false;
+    await client.transaction(async (tx) => {
+      await tx.query("insert into probe values ($1, $2)", [1, "in the transaction"]);
+      outside = client.query(count).then(({ rows }) => {
+        outsideAnswered = true;
+        return rows;
+      });
+      // Several turns of the event loop: time enough for the outside statement to run, were it not held.
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(outsideAnswered).toBe(false);
+      await tx.query("insert into probe values ($1, $2)", [2, "still in it"]);
+    });
+    expect(await outside).toEqual([{ n: 2 }]);
+  });
+
+  it("rolls a failed transaction back, and refuses its handle afterwards", async () => {
+    let kept: Parameters<Parameters<PgliteClient["transaction"]>[0]>[0] | undefined;
+    const failing = client.transaction(async (tx) => {
+      kept = tx;
+      await tx.query("insert into probe values ($1, $2)", [1, "rolled back"]);
+      throw new Error("the caller's failure");
+    });
+    await expect(failing).rejects.toThrow("the caller's failure");
+    expect((await client.query("select count(*)::int as n from probe")).rows).toEqual([{ n: 0 }]);
+    await expect(kept!.query("select 1")).rejects.toThrow("Transaction is closed");
+    expect(client.isInTransaction()).toBe(false);
+  });
+});
