@@ -21,33 +21,57 @@ export type PgliteClient = PgliteQueries & {
 /** The distinct statements kept prepared; the least recently run is closed to make room for a new one. */
 export const PREPARED_STATEMENT_CAPACITY = 500;
 
-/** A statement PostgreSQL parsed once, with what PGlite would otherwise ask it again on every run. */
-type Prepared = { name: string; paramTypes: number[]; resultDescription: messages.BackendMessage[] };
-
 /**
- * PostgreSQL errors that mean a kept statement no longer fits the schema (a migration changed what it returns, or the
- * statement is gone): forgotten and prepared again, as postgres.js does for the same errors on a server.
+ * The statements worth keeping: those PostgreSQL plans. Any other (DDL, SET, SAVEPOINT, EXECUTE, CALL) runs
+ * unnamed, as PGlite's own query() runs everything: PostgreSQL fixes such a statement's result columns when it is
+ * parsed and never checks them again, and they run too rarely to be worth keeping.
  */
-const STALE_STATEMENT_ROUTINES = new Set(["RevalidateCachedQuery", "FetchPreparedStatement"]);
+const PLANNED_STATEMENT = /^\s*(?:select|insert|update|delete|with|values|merge)\b/i;
+/**
+ * More parameters than this and a statement is not kept: a list of values (drizzle's inArray) would make each length
+ * a statement of its own, and a kept plan's memory is WebAssembly heap, which never shrinks.
+ */
+const MAX_KEPT_PARAMETERS = 64;
+/**
+ * A statement that can change the schema. PostgreSQL checks a kept statement again only for its result columns;
+ * its parameters' types stay as they were parsed, so a column whose type changed fails the statement at every run.
+ * After one, every kept statement is forgotten and prepared again when next run. A schema change made by a
+ * function called from a kept statement is not seen (Servauth's migrations make theirs in DDL statements).
+ */
+const SCHEMA_CHANGE = /\b(?:create|alter|drop|comment|do)\b/i;
+/**
+ * PostgreSQL's errors at Bind that mean a kept statement no longer fits the schema: it is forgotten, prepared
+ * again and (outside a transaction) run again, as postgres.js does for the same routines on a server. Only an error
+ * at Bind, before anything ran, is retried.
+ */
+const STALE_STATEMENT_ROUTINES = new Set(["RevalidateCachedQuery", "FetchPreparedStatement", "transformAssignedExpr"]);
 
 const { serialize } = protocol;
+/** Each client's statement names are its own, should two ever share one PGlite. */
+let clientsMade = 0;
 
 /**
- * PGlite with every statement prepared once, by its text, as postgres.js does on a server. PGlite's own query()
+ * PGlite with its statements prepared once, by their text, as postgres.js does on a server. PGlite's own query()
  * sends each statement unnamed (parse, describe, bind, describe, execute, sync: six calls into PostgreSQL), so the
- * embedded database parses and plans a login's statements on every login; measured in process (issue #22), that
- * was a third of the database's CPU per login. Here a statement runs as one bind-execute-sync message, and its result
- * columns come from the description taken when it was prepared (the same text columns the bind asks for).
+ * embedded database parsed and planned a login's statements on every login: measured in process (issue #22), a
+ * third of its CPU per login. Here a kept statement runs as one bind-execute-sync message, and its result columns
+ * come from the description taken when it was prepared (the same text columns the bind asks for).
  *
  * @example
  *   const client = preparePglite(await PGlite.create({ dataDir }));
  *   const db = drizzle(client as unknown as PGlite, { schema }); // drizzle calls only PgliteClient's members
  */
 export function preparePglite(pg: PGlite, capacity = PREPARED_STATEMENT_CAPACITY): PgliteClient {
-  const statements = createStatementCache(pg, capacity);
+  const statements = createStatementCache(pg, capacity, `servauth_${++clientsMade}_`);
+  const execThenForget = async (sql: string, exec: (sql: string) => Promise<Results[]>) => {
+    const results = await exec(sql);
+    if (SCHEMA_CHANGE.test(sql)) await pg.runExclusive(statements.forgetAll);
+    return results;
+  };
   return {
     // PGlite's own order: a statement outside a transaction waits for an open one (the transaction lock), and
-    // every statement holds the query lock while it talks to PostgreSQL.
+    // every statement holds the query lock while it talks to PostgreSQL. (Both locks' methods are PGlite's
+    // internals, typed in its declarations; its version is pinned exactly.)
     async query<T>(sql: string, params: unknown[] = [], options: QueryOptions = {}) {
       await pg._checkReady();
       return pg._runExclusiveTransaction(async () => {
@@ -56,7 +80,7 @@ export function preparePglite(pg: PGlite, capacity = PREPARED_STATEMENT_CAPACITY
         return result;
       });
     },
-    exec: (sql) => pg.exec(sql),
+    exec: (sql) => execThenForget(sql, (text) => pg.exec(text)),
     transaction: (fn) =>
       pg.transaction((tx) =>
         fn({
@@ -65,7 +89,7 @@ export function preparePglite(pg: PGlite, capacity = PREPARED_STATEMENT_CAPACITY
             // A retry inside a transaction would meet its abort (25P02): the error ends the transaction instead.
             return pg.runExclusive(() => statements.run<T>(sql, params, options, { retryStale: false }));
           },
-          exec: (sql) => tx.exec(sql),
+          exec: (sql) => execThenForget(sql, (text) => tx.exec(text)),
         }),
       ),
     isInTransaction: () => pg.isInTransaction(),
@@ -76,38 +100,59 @@ export function preparePglite(pg: PGlite, capacity = PREPARED_STATEMENT_CAPACITY
   };
 }
 
-/** The prepared statements of one PGlite, by text. Every call runs under PGlite's query lock. */
-function createStatementCache(pg: PGlite, capacity: number) {
-  // A Map iterates in insertion order: re-inserted on every use, its first entry is the least recently used.
-  const prepared = new Map<string, Prepared>();
-  let nextName = 1;
-  const send = (messages: Uint8Array[]) => pg.execProtocolStream(concat(messages), { syncToFs: false });
+/** A statement PostgreSQL has parsed, with what PGlite would otherwise ask it again on every run. */
+type Prepared = { name: string; paramTypes: number[]; resultDescription: messages.BackendMessage[] };
 
-  async function prepare(sql: string, paramTypes: number[] | undefined): Promise<Prepared> {
-    const messages: Uint8Array[] = [];
-    if (prepared.size >= capacity) {
-      const [oldestSql, oldest] = prepared.entries().next().value!;
-      prepared.delete(oldestSql);
-      messages.push(serialize.close({ type: "S", name: oldest.name }));
-    }
-    const name = `servauth_${nextName++}`;
-    messages.push(serialize.parse({ name, text: sql, types: paramTypes }), serialize.describe({ type: "S", name }), serialize.sync());
-    const replies = await send(messages);
+/** The prepared statements of one PGlite, by text. Every call runs under PGlite's query lock. */
+function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) {
+  // A Map iterates in insertion order: re-inserted on every use, its first entry is the least recently used.
+  const kept = new Map<string, Prepared>();
+  let statementsMade = 0;
+  const send = (parts: Uint8Array[], options: QueryOptions = {}, throwOnError = true) =>
+    pg.execProtocolStream(concat(parts), { syncToFs: false, throwOnError, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
+
+  /** Parses the statement under `name` ("" for the unnamed statement), closing `evicted` first. */
+  async function prepare(sql: string, name: string, options: QueryOptions, evicted: Prepared | undefined): Promise<Prepared> {
+    const parts = evicted === undefined ? [] : [serialize.close({ type: "S", name: evicted.name })];
+    parts.push(serialize.parse({ name, text: sql, types: options.paramTypes }), serialize.describe({ type: "S", name }), serialize.sync());
+    const replies = await send(parts, options);
     return { name, paramTypes: parse.parseDescribeStatementResults(replies), resultDescription: replies.filter((reply) => reply.name === "rowDescription") };
   }
 
-  /** The statement kept for this text, now the most recently used; undefined if there is none. */
-  function take(key: string): Prepared | undefined {
-    const known = prepared.get(key);
-    prepared.delete(key);
-    return known;
+  /** The kept statement for `key`, made the most recently used; prepared (and kept) if it is not there. */
+  async function keptStatement(key: string, sql: string, options: QueryOptions): Promise<Prepared> {
+    const known = kept.get(key);
+    kept.delete(key);
+    const leastRecent = kept.size >= capacity ? kept.entries().next().value : undefined;
+    if (leastRecent !== undefined) kept.delete(leastRecent[0]);
+    const statement = known ?? (await prepare(sql, `${namePrefix}${++statementsMade}`, options, leastRecent?.[1]));
+    kept.set(key, statement);
+    return statement;
   }
 
   async function run<T>(sql: string, params: unknown[], options: QueryOptions, { retryStale }: { retryStale: boolean }): Promise<Results<T>> {
+    if (options.blob !== undefined) throw new Error("the embedded database's client does not support PGlite's blob option");
+    if (!PLANNED_STATEMENT.test(sql) || params.length > MAX_KEPT_PARAMETERS) {
+      const results = await execute<T>(await prepare(sql, "", options, undefined), params, options, { mayBeStale: false });
+      if (SCHEMA_CHANGE.test(sql)) await forgetAll();
+      return results;
+    }
     // Types given by the caller change the statement: they are part of its key.
     const key = options.paramTypes === undefined ? sql : `${JSON.stringify(options.paramTypes)}\n${sql}`;
-    const statement = take(key) ?? (await prepare(sql, options.paramTypes));
-    prepared.set(key, statement);
+    const statement = await keptStatement(key, sql, options);
+    try {
+      return await execute<T>(statement, params, options, { mayBeStale: true });
+    } catch (error) {
+      if (!(error instanceof StaleStatementError)) throw error;
+      kept.delete(key);
+      await send([serialize.close({ type: "S", name: statement.name }), serialize.sync()]);
+      if (!retryStale) throw error.databaseError;
+      return run(sql, params, options, { retryStale: false });
+    }
+  }
+
+  /** Runs a parsed statement; with `mayBeStale` (a kept one), a stale statement's error at Bind is a StaleStatementError. */
+  async function execute<T>(statement: Prepared, params: unknown[], options: QueryOptions, { mayBeStale }: { mayBeStale: boolean }): Promise<Results<T>> {
     // As PGlite's query() serialises them: by the type PostgreSQL inferred for each parameter.
     const values = params.map((value, index) => {
       if (value === null || value === undefined) return null;
@@ -115,23 +160,34 @@ function createStatementCache(pg: PGlite, capacity: number) {
       const serializer = options.serializers?.[type] ?? pg.serializers[type];
       return serializer ? serializer(value) : String(value);
     });
-    let replies;
-    try {
-      replies = await send([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]);
-    } catch (error) {
-      if (!isStale(error)) throw error;
-      take(key);
-      await send([serialize.close({ type: "S", name: statement.name }), serialize.sync()]);
-      if (!retryStale) throw error;
-      return run(sql, params, options, { retryStale: false });
+    // The error is read from the replies rather than thrown, to tell an error at Bind (nothing ran) from one later.
+    const replies = await send([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()], options, false);
+    const failed = replies.findIndex((reply) => reply.name === "error");
+    if (failed !== -1) {
+      const error = replies[failed] as messages.DatabaseError;
+      const atBind = !replies.slice(0, failed).some((reply) => reply.name === "bindComplete");
+      throw mayBeStale && atBind && STALE_STATEMENT_ROUTINES.has(error.routine ?? "") ? new StaleStatementError(error) : error;
     }
     return parse.parseResults([...statement.resultDescription, ...replies], pg.parsers, options)[0] as Results<T>;
   }
 
-  return { run };
+  /** Closes every kept statement (one message), after a schema change. */
+  async function forgetAll(): Promise<void> {
+    if (kept.size === 0) return;
+    const parts = [...kept.values()].map((statement) => serialize.close({ type: "S", name: statement.name }));
+    kept.clear();
+    await send([...parts, serialize.sync()]);
+  }
+
+  return { run, forgetAll };
 }
 
-const isStale = (error: unknown) => STALE_STATEMENT_ROUTINES.has((error as { routine?: string }).routine ?? "");
+/** A kept statement refused at Bind because the schema changed under it. */
+class StaleStatementError extends Error {
+  constructor(readonly databaseError: messages.DatabaseError) {
+    super(databaseError.message);
+  }
+}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const whole = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));

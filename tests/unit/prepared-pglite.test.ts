@@ -10,9 +10,11 @@ import { type PgliteClient, preparePglite } from "../../src/db/prepared-pglite.t
  * through PGlite's own (unnamed) query(), so the inspection prepares nothing.
  */
 
+const loadSnapshot = async () => PGlite.create({ loadDataDir: new Blob([await readFile(inject("pgliteSnapshotPath"))]) });
+
 let pg: PGlite;
 beforeAll(async () => {
-  pg = await PGlite.create({ loadDataDir: new Blob([await readFile(inject("pgliteSnapshotPath"))]) });
+  pg = await loadSnapshot();
 });
 afterAll(async () => {
   await pg.close();
@@ -20,7 +22,9 @@ afterAll(async () => {
 
 /** A client over the shared PGlite, its statements forgotten by PostgreSQL first (each test starts with none). */
 async function freshClient(capacity?: number): Promise<PgliteClient> {
-  await pg.exec("deallocate all; drop table if exists probe; create table probe (id int primary key, note text)");
+  await pg.exec(`deallocate all; drop table if exists probe; drop sequence if exists probe_runs;
+    drop function if exists probe_count_and_fail; drop function if exists probe_notice;
+    create table probe (id int primary key, note text)`);
   return preparePglite(pg, capacity);
 }
 
@@ -74,7 +78,7 @@ describe("PGlite with prepared statements", () => {
   });
 
   it("fails as a closed PGlite does once it is closed (src/db/errors.ts reads it as the database unavailable)", async () => {
-    const closing = await PGlite.create();
+    const closing = await loadSnapshot();
     const closed = preparePglite(closing);
     await closed.close();
     expect(closed.closed).toBe(true);
@@ -93,9 +97,10 @@ describe("PGlite with prepared statements", () => {
     expect((await preparedStatements()).map((row) => row.statement)).toEqual([c, b]);
   });
 
-  it("prepares again a statement whose result a schema change altered", async () => {
+  it("prepares again a statement that a schema change made elsewhere left stale", async () => {
     const everything = "select * from probe order by id";
-    await client.query("insert into probe values (1, 'one')");
+    const insert = "insert into probe (id, note) values ($1, $2)";
+    await client.query(insert, [1, "one"]);
     expect((await client.query(everything)).rows).toEqual([{ id: 1, note: "one" }]);
     await pg.exec("alter table probe add column extra int default 7");
     // Outside a transaction the statement is prepared again and run once more.
@@ -106,6 +111,69 @@ describe("PGlite with prepared statements", () => {
     const inTransaction = client.transaction((tx) => tx.query(everything));
     await expect(inTransaction).rejects.toMatchObject({ code: "0A000" });
     expect((await client.query(everything)).rows).toEqual([{ id: 1, note: "one" }]);
+
+    // A parameter's type is kept as parsed: the kept insert would bind a text for a jsonb column (42804).
+    await pg.exec("alter table probe alter column note type jsonb using to_jsonb(note)");
+    await client.query(insert, [2, { now: "json" }]);
+    expect((await client.query(everything)).rows).toEqual([
+      { id: 1, note: "one" },
+      { id: 2, note: { now: "json" } },
+    ]);
+  });
+
+  it("forgets every kept statement after a schema change made through it, so a changed column takes its new values", async () => {
+    const insert = "insert into probe (id, note) values ($1, $2)";
+    await client.query(insert, [1, "int"]);
+    // Kept as parsed, the insert would still bind an int4 (22003 at every run), then an int8 (22P02).
+    await client.query("alter table probe alter column id type bigint");
+    await client.query(insert, [2 ** 40, "bigint"]);
+    await client.exec("alter table probe alter column id type numeric");
+    await client.query(insert, [1.5, "numeric"]);
+    expect((await client.query("select id::text, note from probe order by id")).rows).toEqual([
+      { id: "1", note: "int" },
+      { id: "1.5", note: "numeric" },
+      { id: String(2 ** 40), note: "bigint" },
+    ]);
+    // Prepared a third time after the second change.
+    expect(await preparedStatements()).toEqual([
+      { statement: insert, runs: 1 },
+      { statement: "select id::text, note from probe order by id", runs: 1 },
+    ]);
+  });
+
+  it("runs an error raised after Bind once, even when PostgreSQL names a stale statement as its cause", async () => {
+    await client.exec(`create sequence probe_runs;
+      create function probe_count_and_fail() returns int language plpgsql as $$
+      begin perform nextval('probe_runs'); execute 'execute no_such_statement'; return 1; end $$`);
+    await expect(client.query("select probe_count_and_fail()")).rejects.toMatchObject({ code: "26000" });
+    expect((await pg.query("select last_value::int as runs from probe_runs")).rows).toEqual([{ runs: 1 }]);
+  });
+
+  it("runs unnamed what PostgreSQL does not plan, and passes notices on", async () => {
+    await client.query("prepare probe_plan as select 1 as a");
+    expect((await client.query("execute probe_plan")).rows).toEqual([{ a: 1 }]);
+    await client.query("deallocate probe_plan");
+    await client.query("prepare probe_plan as select 1 as a, 2 as b");
+    // Kept, EXECUTE would answer with the columns it was first parsed with.
+    expect((await client.query("execute probe_plan")).rows).toEqual([{ a: 1, b: 2 }]);
+    const wide = Array.from({ length: 65 }, (_, index) => `$${index + 1}::int`).join(" + ");
+    expect((await client.query(`select ${wide} as total`, Array.from({ length: 65 }, () => 1))).rows).toEqual([{ total: 65 }]);
+    expect((await preparedStatements()).map((row) => row.statement)).toEqual(["prepare probe_plan as select 1 as a, 2 as b"]);
+
+    const notices: string[] = [];
+    await client.exec("create function probe_notice() returns int language plpgsql as $$ begin raise notice 'noticed'; return 1; end $$");
+    await client.query("select probe_notice()", [], { onNotice: (notice) => notices.push(notice.message ?? "") });
+    await client.query("do $$ begin raise notice 'noticed too'; end $$", [], { onNotice: (notice) => notices.push(notice.message ?? "") });
+    expect(notices).toEqual(["noticed", "noticed too"]);
+  });
+
+  it("names its statements apart from another client's on the same PGlite", async () => {
+    const other = preparePglite(pg);
+    for (const each of [client, other]) expect((await each.query("select 'shared text' as v")).rows).toEqual([{ v: "shared text" }]);
+    expect(await preparedStatements()).toEqual([
+      { statement: "select 'shared text' as v", runs: 1 },
+      { statement: "select 'shared text' as v", runs: 1 },
+    ]);
   });
 
   it("runs a statement from outside a transaction only once the transaction has ended", async () => {
