@@ -24,7 +24,12 @@ export const PREPARED_STATEMENT_CAPACITY = 500;
 /**
  * The statements worth keeping: those PostgreSQL plans. Any other (DDL, SET, SAVEPOINT, EXECUTE, CALL) runs
  * unnamed, as PGlite's own query() runs everything: PostgreSQL fixes such a statement's result columns when it is
- * parsed and never checks them again, and they run too rarely to be worth keeping.
+ * parsed and never checks them again, and they run too rarely to be worth keeping. Any of them, and anything run
+ * through exec(), may change what the kept statements mean (a column's type, the search_path, a DEALLOCATE):
+ * PostgreSQL checks a kept statement again only for its result columns, its parameters' types stay as parsed. So
+ * after one, succeeded or failed, every kept statement is forgotten; and inside a transaction nothing more is kept
+ * until it ends, since its rollback (or a rollback to a savepoint) would undo the change again. A change made by a
+ * function called from a kept statement is not seen (Servauth's migrations make theirs in DDL statements).
  */
 const PLANNED_STATEMENT = /^\s*(?:select|insert|update|delete|with|values|merge)\b/i;
 /**
@@ -32,13 +37,6 @@ const PLANNED_STATEMENT = /^\s*(?:select|insert|update|delete|with|values|merge)
  * a statement of its own, and a kept plan's memory is WebAssembly heap, which never shrinks.
  */
 const MAX_KEPT_PARAMETERS = 64;
-/**
- * A statement that can change the schema. PostgreSQL checks a kept statement again only for its result columns;
- * its parameters' types stay as they were parsed, so a column whose type changed fails the statement at every run.
- * After one, every kept statement is forgotten and prepared again when next run. A schema change made by a
- * function called from a kept statement is not seen (Servauth's migrations make theirs in DDL statements).
- */
-const SCHEMA_CHANGE = /\b(?:create|alter|drop|comment|do)\b/i;
 /**
  * PostgreSQL's errors at Bind that mean a kept statement no longer fits the schema: it is forgotten, prepared
  * again and (outside a transaction) run again, as postgres.js does for the same routines on a server. Only an error
@@ -63,35 +61,37 @@ let clientsMade = 0;
  */
 export function preparePglite(pg: PGlite, capacity = PREPARED_STATEMENT_CAPACITY): PgliteClient {
   const statements = createStatementCache(pg, capacity, `servauth_${++clientsMade}_`);
-  const execThenForget = async (sql: string, exec: (sql: string) => Promise<Results[]>) => {
-    const results = await exec(sql);
-    if (SCHEMA_CHANGE.test(sql)) await pg.runExclusive(statements.forgetAll);
-    return results;
+  /** Runs `work` as PGlite runs a statement outside a transaction: after any open one, then written out. */
+  const outsideTransactions = async <R>(work: () => Promise<R>) => {
+    await pg._checkReady();
+    return pg._runExclusiveTransaction(async () => {
+      const result = await pg.runExclusive(work);
+      await pg.syncToFs();
+      return result;
+    });
   };
   return {
     // PGlite's own order: a statement outside a transaction waits for an open one (the transaction lock), and
     // every statement holds the query lock while it talks to PostgreSQL. (Both locks' methods are PGlite's
     // internals, typed in its declarations; its version is pinned exactly.)
-    async query<T>(sql: string, params: unknown[] = [], options: QueryOptions = {}) {
-      await pg._checkReady();
-      return pg._runExclusiveTransaction(async () => {
-        const result = await pg.runExclusive(() => statements.run<T>(sql, params, options, { retryStale: true }));
-        await pg.syncToFs();
-        return result;
-      });
-    },
-    exec: (sql) => execThenForget(sql, (text) => pg.exec(text)),
+    query: (sql, params = [], options = {}) => outsideTransactions(() => statements.run(sql, params, options)),
+    exec: (sql) => outsideTransactions(() => statements.exec(sql)),
     transaction: (fn) =>
-      pg.transaction((tx) =>
-        fn({
-          async query<T>(sql: string, params: unknown[] = [], options: QueryOptions = {}) {
-            if (tx.closed) throw new Error("Transaction is closed");
-            // A retry inside a transaction would meet its abort (25P02): the error ends the transaction instead.
-            return pg.runExclusive(() => statements.run<T>(sql, params, options, { retryStale: false }));
+      pg.transaction((tx) => {
+        const open = () => {
+          if (tx.closed) throw new Error("Transaction is closed");
+        };
+        return fn({
+          async query(sql, params = [], options = {}) {
+            open();
+            return pg.runExclusive(() => statements.run(sql, params, options));
           },
-          exec: (sql) => execThenForget(sql, (text) => tx.exec(text)),
-        }),
-      ),
+          async exec(sql) {
+            open();
+            return pg.runExclusive(() => statements.exec(sql));
+          },
+        });
+      }),
     isInTransaction: () => pg.isInTransaction(),
     get closed() {
       return pg.closed;
@@ -108,6 +108,12 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
   // A Map iterates in insertion order: re-inserted on every use, its first entry is the least recently used.
   const kept = new Map<string, Prepared>();
   let statementsMade = 0;
+  // Set when a statement that may change what kept statements mean ran inside a transaction (see PLANNED_STATEMENT).
+  let changedInOpenTransaction = false;
+  const keepingSuspended = () => {
+    if (changedInOpenTransaction && !pg.isInTransaction()) changedInOpenTransaction = false;
+    return changedInOpenTransaction;
+  };
   const send = (parts: Uint8Array[], options: QueryOptions = {}, throwOnError = true) =>
     pg.execProtocolStream(concat(parts), { syncToFs: false, throwOnError, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
 
@@ -130,13 +136,23 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
     return statement;
   }
 
-  async function run<T>(sql: string, params: unknown[], options: QueryOptions, { retryStale }: { retryStale: boolean }): Promise<Results<T>> {
-    if (options.blob !== undefined) throw new Error("the embedded database's client does not support PGlite's blob option");
-    if (!PLANNED_STATEMENT.test(sql) || params.length > MAX_KEPT_PARAMETERS) {
-      const results = await execute<T>(await prepare(sql, "", options, undefined), params, options, { mayBeStale: false });
-      if (SCHEMA_CHANGE.test(sql)) await forgetAll();
-      return results;
+  /** A statement that may change what the kept ones mean: all are forgotten after it (see PLANNED_STATEMENT). */
+  async function changing<R>(work: () => Promise<R>): Promise<R> {
+    try {
+      return await work();
+    } finally {
+      await forgetAll();
+      if (pg.isInTransaction()) changedInOpenTransaction = true;
     }
+  }
+
+  const runUnnamed = async <T>(sql: string, params: unknown[], options: QueryOptions) =>
+    execute<T>(await prepare(sql, "", options, undefined), params, options, { mayBeStale: false });
+
+  async function run<T>(sql: string, params: unknown[], options: QueryOptions, retried = false): Promise<Results<T>> {
+    if (options.blob !== undefined) throw new Error("the embedded database's client does not support PGlite's blob option");
+    if (!PLANNED_STATEMENT.test(sql)) return changing(() => runUnnamed<T>(sql, params, options));
+    if (params.length > MAX_KEPT_PARAMETERS || keepingSuspended()) return runUnnamed<T>(sql, params, options);
     // Types given by the caller change the statement: they are part of its key.
     const key = options.paramTypes === undefined ? sql : `${JSON.stringify(options.paramTypes)}\n${sql}`;
     const statement = await keptStatement(key, sql, options);
@@ -146,8 +162,9 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
       if (!(error instanceof StaleStatementError)) throw error;
       kept.delete(key);
       await send([serialize.close({ type: "S", name: statement.name }), serialize.sync()]);
-      if (!retryStale) throw error.databaseError;
-      return run(sql, params, options, { retryStale: false });
+      // Inside a transaction the error aborted it, and a retry would only meet the abort (25P02).
+      if (retried || pg.isInTransaction()) throw error.databaseError;
+      return run(sql, params, options, true);
     }
   }
 
@@ -171,7 +188,10 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
     return parse.parseResults([...statement.resultDescription, ...replies], pg.parsers, options)[0] as Results<T>;
   }
 
-  /** Closes every kept statement (one message), after a schema change. */
+  /** PGlite's exec(): statements in the simple protocol, any number of them. */
+  const exec = (sql: string) => changing(async () => parse.parseResults(await send([serialize.query(sql), serialize.sync()]), pg.parsers));
+
+  /** Closes every kept statement, in one message (closing one PostgreSQL no longer has is no error). */
   async function forgetAll(): Promise<void> {
     if (kept.size === 0) return;
     const parts = [...kept.values()].map((statement) => serialize.close({ type: "S", name: statement.name }));
@@ -179,7 +199,7 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
     await send([...parts, serialize.sync()]);
   }
 
-  return { run, forgetAll };
+  return { run, exec };
 }
 
 /** A kept statement refused at Bind because the schema changed under it. */

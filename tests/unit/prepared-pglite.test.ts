@@ -22,7 +22,8 @@ afterAll(async () => {
 
 /** A client over the shared PGlite, its statements forgotten by PostgreSQL first (each test starts with none). */
 async function freshClient(capacity?: number): Promise<PgliteClient> {
-  await pg.exec(`deallocate all; drop table if exists probe; drop sequence if exists probe_runs;
+  await pg.exec(`deallocate all; reset search_path; drop schema if exists probe_elsewhere cascade;
+    drop table if exists probe; drop sequence if exists probe_runs;
     drop function if exists probe_count_and_fail; drop function if exists probe_notice;
     create table probe (id int primary key, note text)`);
   return preparePglite(pg, capacity);
@@ -139,6 +140,38 @@ describe("PGlite with prepared statements", () => {
       { statement: insert, runs: 1 },
       { statement: "select id::text, note from probe order by id", runs: 1 },
     ]);
+  });
+
+  it("keeps nothing new inside a transaction that changed the schema, so its rollback leaves no statement stale", async () => {
+    const byNote = "select id from probe where note = $1";
+    await client.query("insert into probe values (1, '1')");
+    const undone = client.transaction(async (tx) => {
+      await tx.query("alter table probe alter column note type int using note::int");
+      expect((await tx.query(byNote, [1])).rows).toEqual([{ id: 1 }]);
+      throw new Error("undone");
+    });
+    await expect(undone).rejects.toThrow("undone");
+    // Kept from inside, the select would compare the text column with an int4 parameter (42883) at every run.
+    expect((await client.query(byNote, ["1"])).rows).toEqual([{ id: 1 }]);
+  });
+
+  it("forgets the kept statements after exec(), even one that failed after committing a change, before anything else runs", async () => {
+    const insert = "insert into probe (id, note) values ($1, $2)";
+    await client.query(insert, [1, "int"]);
+    await expect(client.exec("alter table probe alter column id type bigint; commit; select 1/0")).rejects.toMatchObject({ code: "22012" });
+    await client.query(insert, [2 ** 40, "bigint"]);
+    // The statement after the exec() waits for it, and finds the kept ones already forgotten.
+    await Promise.all([client.exec("alter table probe alter column id type numeric"), client.query(insert, [1.5, "numeric"])]);
+    expect((await client.query("select count(*)::int as n from probe")).rows).toEqual([{ n: 3 }]);
+  });
+
+  it("forgets the kept statements after a SET, which can change the tables their names mean", async () => {
+    const insert = "insert into probe (id, note) values ($1, $2)";
+    await client.query(insert, [1, "public"]);
+    await client.exec("create schema probe_elsewhere; create table probe_elsewhere.probe (id bigint primary key, note text)");
+    await client.query("set search_path = probe_elsewhere, public");
+    await client.query(insert, [2 ** 40, "elsewhere"]);
+    expect((await pg.query("select note from probe_elsewhere.probe")).rows).toEqual([{ note: "elsewhere" }]);
   });
 
   it("runs an error raised after Bind once, even when PostgreSQL names a stale statement as its cause", async () => {
