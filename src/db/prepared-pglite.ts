@@ -19,7 +19,7 @@ export type PgliteClient = PgliteQueries & {
 };
 
 /** The distinct statements kept prepared; the least recently run is closed to make room for a new one. */
-export const PREPARED_STATEMENT_CAPACITY = 500;
+const PREPARED_STATEMENT_CAPACITY = 500;
 
 /**
  * The statements worth keeping: those PostgreSQL plans. Any other (DDL, SET, SAVEPOINT, EXECUTE, CALL) runs
@@ -115,7 +115,7 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
     return changedInOpenTransaction;
   };
   const send = (parts: Uint8Array[], options: QueryOptions = {}, throwOnError = true) =>
-    pg.execProtocolStream(concat(parts), { syncToFs: false, throwOnError, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
+    pg.execProtocolStream(Buffer.concat(parts), { syncToFs: false, throwOnError, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
 
   /** Parses the statement under `name` ("" for the unnamed statement), closing `evicted` first. */
   async function prepare(sql: string, name: string, options: QueryOptions, evicted: Prepared | undefined): Promise<Prepared> {
@@ -207,14 +207,4 @@ class StaleStatementError extends Error {
   constructor(readonly databaseError: messages.DatabaseError) {
     super(databaseError.message);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    whole.set(part, offset);
-    offset += part.length;
-  }
-  return whole;
 }
