@@ -51,7 +51,7 @@ export type SignInEvent = { type: AuditEventType; payload?: Record<string, unkno
 
 export type SignInFlowDeps = {
   sessions: Pick<SessionService, "create" | "revoke">;
-  audit: Pick<AuditLog, "record">;
+  audit: Pick<AuditLog, "recordAll">;
   /** Refuses a proven user who may not have a session (pending deletion, unverified where that is required). */
   assertMaySignIn(user: UserRow): void;
   /** The second-factor step: a user with a second factor gets an mfaToken (MFA_REQUIRED) instead of a session. */
@@ -77,10 +77,11 @@ export function createSignInFlow({ sessions, audit, assertMaySignIn, secondFacto
         throw new AppError("INVALID_CREDENTIALS");
       }
     }
-    await audit.record(event.type, { userId: user.id, sessionId: issued.session.id, payload: event.payload }, attempt.audit);
-    for (const sessionId of issued.evictedSessionIds) {
-      await audit.record("session.evicted", { userId: user.id, sessionId, payload: { reason: "session cap" } }, attempt.audit);
-    }
+    const evictions = issued.evictedSessionIds.map((sessionId) => ({
+      type: "session.evicted" as const,
+      event: { userId: user.id, sessionId, payload: { reason: "session cap" } },
+    }));
+    await audit.recordAll([{ type: event.type, event: { userId: user.id, sessionId: issued.session.id, payload: event.payload } }, ...evictions], attempt.audit);
     return { user, issued };
   }
 

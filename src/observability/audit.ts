@@ -98,6 +98,9 @@ export type AuditEvent = {
   payload?: Record<string, unknown>;
 };
 
+/** One of several events of one action, written together (recordAll). */
+export type AuditEntry = { type: AuditEventType; event: AuditEvent };
+
 export type AuditLogOptions = {
   /** Told when an event wrote webhook deliveries (wakes the outbox workers). */
   onWebhooksWritten?: () => void;
@@ -128,6 +131,17 @@ const recordAuditEventCall = (a: Record<keyof RecordAuditEventArguments, unknown
 const DELIVERIES_WRITTEN = { deliveries: sql<number>`record_audit_event` };
 
 /**
+ * Several events through record_audit_event in one statement, in the order given (a function scan yields the
+ * array's elements in order, so their insertion order, `seq`, follows it): one round trip and one commit for all.
+ * Each element holds the function's arguments under these names, the jsonb ones as JSON values.
+ */
+const recordAllCall = (events: Placeholder) => sql`jsonb_to_recordset(${events}::jsonb) as e(
+  type text, user_id uuid, actor_id uuid, session_id uuid, payload jsonb, ip_address text, user_agent text, request_id text, at timestamptz, webhooks jsonb)`;
+const ALL_DELIVERIES_WRITTEN = {
+  deliveries: sql<number>`coalesce(sum(record_audit_event(e.type, e.user_id, e.actor_id, e.session_id, e.payload, e.ip_address, e.user_agent, e.request_id, e.at, e.webhooks)), 0)::integer`,
+};
+
+/**
  * Appends security events to audit_events and counts each one (the security-events metric), so every audited
  * event is counted without the routes knowing about metrics. A failed write is logged, never thrown into the request.
  * An event that maps to webhook events (src/webhooks/webhook-events.ts) writes their deliveries, one per
@@ -150,10 +164,13 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
     })
     .prepare("audit_event_insert");
   // An event that maps to webhook events: the function of migration 0011, whose statements' plans PostgreSQL keeps
-  // per connection (a login writes one, two when the session cap evicts one). Prepared outside a transaction.
+  // per connection (a login writes one; with the sessions the cap evicts, all in one statement: recordAll).
+  // Prepared outside a transaction.
   const recordWithDeliveries = db.select(DELIVERIES_WRITTEN).from(recordAuditEventCall(RECORD_PLACEHOLDERS)).prepare("audit_event_record");
   const recordWithDeliveriesIn = (tx: Transaction, values: RecordAuditEventArguments) => tx.select(DELIVERIES_WRITTEN).from(recordAuditEventCall(values));
-  const write = async (type: AuditEventType, event: AuditEvent, context: AuditContext, tx?: Transaction): Promise<void> => {
+  const recordAllWithDeliveries = db.select(ALL_DELIVERIES_WRITTEN).from(recordAllCall(sql.placeholder("events"))).prepare("audit_events_record_all");
+  /** The event's row, and what it is sent as to webhook receivers (each with the exact body they will get). */
+  const rowAndWebhooks = (type: AuditEventType, event: AuditEvent, context: AuditContext, at: Date) => {
     const row = {
       type,
       userId: event.userId ?? null,
@@ -164,22 +181,44 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
       userAgent: context.userAgent,
       requestId: context.requestId,
     };
+    const webhooks = webhookEventsOf(type, { ...event, actorId: row.actorId }, row.sessionId, at).map((webhook) => ({ type: webhook.type, body: JSON.stringify(webhook) }));
+    return { row, webhooks };
+  };
+  const wroteDeliveries = (written: { deliveries: number } | undefined) => {
+    // No endpoint subscribed: no delivery, and nobody is woken.
+    if ((written?.deliveries ?? 0) > 0) options.onWebhooksWritten?.();
+  };
+  const write = async (type: AuditEventType, event: AuditEvent, context: AuditContext, tx?: Transaction): Promise<void> => {
     const at = now();
-    const webhooks = webhookEventsOf(type, { ...event, actorId: row.actorId }, row.sessionId, at);
+    const { row, webhooks } = rowAndWebhooks(type, event, context, at);
     if (webhooks.length === 0) {
       await (tx === undefined ? insert.execute(row) : tx.insert(auditEvents).values(row));
       return;
     }
-    // The audit row and a delivery per event type and subscribed endpoint, both written or neither. No endpoint
-    // subscribed: no delivery, and nobody is woken.
-    const withDeliveries: RecordAuditEventArguments = {
-      ...row,
-      payload: JSON.stringify(row.payload),
-      at: at.toISOString(),
-      webhooks: JSON.stringify(webhooks.map((webhook) => ({ type: webhook.type, body: JSON.stringify(webhook) }))),
-    };
+    // The audit row and a delivery per event type and subscribed endpoint, both written or neither.
+    const withDeliveries: RecordAuditEventArguments = { ...row, payload: JSON.stringify(row.payload), at: at.toISOString(), webhooks: JSON.stringify(webhooks) };
     const [written] = await (tx === undefined ? recordWithDeliveries.execute(withDeliveries) : recordWithDeliveriesIn(tx, withDeliveries));
-    if ((written?.deliveries ?? 0) > 0) options.onWebhooksWritten?.();
+    wroteDeliveries(written);
+  };
+  const writeAll = async (entries: readonly AuditEntry[], context: AuditContext): Promise<void> => {
+    const at = now();
+    const events = entries.map(({ type, event }) => {
+      const { row, webhooks } = rowAndWebhooks(type, event, context, at);
+      return {
+        type: row.type,
+        user_id: row.userId,
+        actor_id: row.actorId,
+        session_id: row.sessionId,
+        payload: row.payload,
+        ip_address: row.ipAddress,
+        user_agent: row.userAgent,
+        request_id: row.requestId,
+        at: at.toISOString(),
+        webhooks,
+      };
+    });
+    const [written] = await recordAllWithDeliveries.execute({ events: JSON.stringify(events) });
+    wroteDeliveries(written);
   };
   return {
     async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
@@ -189,6 +228,23 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
         await write(type, event, context);
       } catch (error) {
         logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");
+      }
+    },
+
+    /**
+     * Several events of one action (a sign-in and the sessions its cap evicted), in the order given, in one
+     * statement: all written or none, one round trip and one commit instead of one each. Like record, a failed
+     * write is logged, never thrown.
+     */
+    async recordAll(entries: readonly AuditEntry[], context: AuditContext): Promise<void> {
+      for (const { type } of entries) countEvent(type);
+      try {
+        const [only] = entries;
+        if (entries.length > 1) await writeAll(entries, context);
+        // One event takes the statement every single event takes (planned once, with its own parameters).
+        else if (only !== undefined) await write(only.type, only.event, context);
+      } catch (error) {
+        logger.error({ err: error, auditTypes: entries.map((entry) => entry.type), userId: entries[0]?.event.userId }, "audit events not recorded");
       }
     },
 

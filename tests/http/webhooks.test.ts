@@ -89,6 +89,52 @@ describe("delivery", () => {
     expect(deliveries.map((delivery) => JSON.parse(delivery.payload).type)).toEqual(["user.banned"]);
   });
 
+  it("recordAll writes several events in order, with their deliveries, in one statement: all or none, a failure logged", async () => {
+    const { user } = await registerUser(t);
+    const logged: Array<{ msg: string; auditTypes?: string[] }> = [];
+    const logger = createLogger({ level: "error", destination: { write: (line: string) => void logged.push(JSON.parse(line)) } });
+    let wakes = 0;
+    const audit = createAuditLog(t.db, logger, () => {}, { onWebhooksWritten: () => void wakes++ });
+    const ownRows = async () =>
+      (await t.db.select().from(auditEvents).where(eq(auditEvents.userId, user.id)).orderBy(auditEvents.seq)).filter((row) => row.type !== "user.registered");
+    await createEndpoint(["session.created", "session.revoked"]);
+    const [made, evicted] = [crypto.randomUUID(), crypto.randomUUID()];
+    const context = { ...SYSTEM_AUDIT_CONTEXT, ipAddress: "192.0.2.7", sessionId: crypto.randomUUID() };
+
+    await audit.recordAll(
+      [
+        { type: "login.succeeded", event: { userId: user.id, sessionId: made, payload: { via: "otp" } } },
+        { type: "session.evicted", event: { userId: user.id, sessionId: evicted, payload: { reason: "session cap" } } },
+        { type: "email.verification_sent", event: { userId: user.id } },
+      ],
+      context,
+    );
+    expect(wakes).toBe(1);
+    expect((await ownRows()).map((row) => [row.type, row.sessionId, row.payload, row.ipAddress])).toEqual([
+      ["login.succeeded", made, { via: "otp" }, "192.0.2.7"],
+      ["session.evicted", evicted, { reason: "session cap" }, "192.0.2.7"],
+      ["email.verification_sent", context.sessionId, {}, "192.0.2.7"],
+    ]);
+    const deliveries = await t.db.select().from(outboxMessages).where(eq(outboxMessages.kind, "webhook"));
+    const sent = deliveries.map((delivery) => JSON.parse(delivery.payload) as { type: string; data: unknown }).map(({ type, data }) => ({ type, data }));
+    expect(sent.sort((a, b) => a.type.localeCompare(b.type))).toEqual([
+      { type: "session.created", data: { userId: user.id, sessionId: made, via: "otp" } },
+      { type: "session.revoked", data: { userId: user.id, sessionId: evicted } },
+    ]);
+
+    // The second event cannot be written (its user id is no uuid): neither is, and the caller is not failed.
+    await audit.recordAll(
+      [
+        { type: "login.succeeded", event: { userId: user.id, sessionId: crypto.randomUUID() } },
+        { type: "session.evicted", event: { userId: "not-a-uuid", sessionId: crypto.randomUUID() } },
+      ],
+      context,
+    );
+    expect(await ownRows()).toHaveLength(3);
+    expect(logged).toEqual([expect.objectContaining({ msg: "audit events not recorded", auditTypes: ["login.succeeded", "session.evicted"] })]);
+    expect(wakes).toBe(1);
+  });
+
   it("the secret is sealed at rest and shown only on creation", async () => {
     const { endpoint, secret } = await createEndpoint();
     expect(secret).toMatch(/^whsec_/);

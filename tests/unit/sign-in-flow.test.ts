@@ -29,8 +29,8 @@ function harness(options: { refuse?: (user: UserRow) => void } = {}) {
       },
     },
     audit: {
-      async record(type, event) {
-        audited.push({ type, ...(event.payload ? { payload: event.payload } : {}) });
+      async recordAll(entries) {
+        for (const { type, event } of entries) audited.push({ type, ...(event.payload ? { payload: event.payload } : {}) });
       },
     },
     assertMaySignIn: (candidate) => options.refuse?.(candidate),
