@@ -45,10 +45,10 @@ const E2E_ON_BOTH_RUNTIMES = [
 
 /**
  * The http files that answer for the embedded database as the server runs it, in a worker thread (the http project
- * runs PGlite on the test's own thread): sign-in, registration, sessions, rotation, audit paging, an outage.
+ * runs PGlite on the test's own thread): sign-in, registration, sessions, rotation, audit paging, an outage, the vacuum.
  * tests/http/pglite-worker.test.ts (in the http project) covers what only the worker has.
  */
-const HTTP_ON_PGLITE_WORKER = ["login", "register", "sessions", "refresh-rotation", "audit-log", "operations"].map(
+const HTTP_ON_PGLITE_WORKER = ["login", "register", "sessions", "refresh-rotation", "audit-log", "operations", "embedded-vacuum"].map(
   (name) => `tests/http/${name}.test.ts`,
 );
 

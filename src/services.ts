@@ -16,7 +16,8 @@ import { createPwnedPasswordsCheck } from "./auth/pwned-passwords.ts";
 import { createProfileService } from "./auth/profile.ts";
 import { createVerificationTokens } from "./auth/verification-tokens.ts";
 import type { AppConfig } from "./config/config.ts";
-import type { DatabaseHandle } from "./db/client.ts";
+import type { Database, DatabaseHandle } from "./db/client.ts";
+import { createEmbeddedVacuum } from "./db/embedded-vacuum.ts";
 import type { Mailer } from "./delivery/mailer.ts";
 import { countActiveSessions } from "./observability/active-sessions.ts";
 import { createAuditLog, SYSTEM_AUDIT_CONTEXT } from "./observability/audit.ts";
@@ -92,12 +93,23 @@ const AUDIT_PURGE_INTERVAL_SECONDS = 3600;
 /** Spent one-time-code ids, mfaTokens and WebAuthn challenges live minutes: purged as often. */
 const SHORT_LIVED_PURGE_INTERVAL_SECONDS = 600;
 const OUTBOX_PURGE_INTERVAL_SECONDS = 3600;
+/** How often the embedded database's tables are checked for a vacuum: autovacuum_naptime's default. */
+const EMBEDDED_VACUUM_INTERVAL_SECONDS = 60;
 const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
 /**
  * Shutdown's wait for intents being composed and deliveries in flight: with the server's own drain, well inside the
  * 30 s orchestrators commonly allow after SIGTERM. What is not done waits in the outbox for the next start.
  */
 const MAIL_DRAIN_TIMEOUT_MS = 5_000;
+
+function startEmbeddedVacuum(db: Database, logger: Logger) {
+  const vacuum = createEmbeddedVacuum(db);
+  const run = async () => {
+    const tables = await vacuum.run();
+    if (tables.length > 0) logger.debug({ tables }, "embedded database vacuumed");
+  };
+  return startPeriodicJob("embedded database vacuum", run, EMBEDDED_VACUUM_INTERVAL_SECONDS, logger);
+}
 
 /** Wires the services over a migrated database and a connected bus. Everything is built here, nothing at import time. */
 export async function createServices({ config, database, bus, hasher, logger, mailer, mailRetry, now, ...overrides }: ServiceDeps) {
@@ -284,6 +296,8 @@ export async function createServices({ config, database, bus, hasher, logger, ma
     startPeriodicJob("webauthn challenge purge", () => passkeys.challenges.purgeExpired(), SHORT_LIVED_PURGE_INTERVAL_SECONDS, logger),
     startPeriodicJob("api key purge", async () => void (await machine.apiKeys.purgeEnded(config.auditRetentionDays)), AUDIT_PURGE_INTERVAL_SECONDS, logger),
     startPeriodicJob("outbox retention", async () => void (await outbox.purgeDelivered()), OUTBOX_PURGE_INTERVAL_SECONDS, logger),
+    // A PostgreSQL server vacuums itself (autovacuum); the embedded database has nothing else that does.
+    ...(database.kind === "pglite" ? [startEmbeddedVacuum(db, logger)] : []),
   ];
   return {
     config,
