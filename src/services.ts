@@ -102,13 +102,13 @@ const SESSION_CACHE = { maxEntries: 100_000, maxAgeMs: 5 * 60_000 };
  */
 const MAIL_DRAIN_TIMEOUT_MS = 5_000;
 
+/**
+ * The embedded database's vacuum, first after one interval: a short-lived process (a CLI command, a test's app)
+ * never runs it, and a server's start-up does not wait behind it.
+ */
 function startEmbeddedVacuum(db: Database, logger: Logger) {
-  const vacuum = createEmbeddedVacuum(db);
-  const run = async () => {
-    const tables = await vacuum.run();
-    if (tables.length > 0) logger.debug({ tables }, "embedded database vacuumed");
-  };
-  return startPeriodicJob("embedded database vacuum", run, EMBEDDED_VACUUM_INTERVAL_SECONDS, logger);
+  const vacuum = createEmbeddedVacuum(db, logger);
+  return startPeriodicJob("embedded database vacuum", async () => void (await vacuum.run()), EMBEDDED_VACUUM_INTERVAL_SECONDS, logger, { firstRunAfterInterval: true });
 }
 
 /** Wires the services over a migrated database and a connected bus. Everything is built here, nothing at import time. */

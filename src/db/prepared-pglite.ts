@@ -33,6 +33,13 @@ const PREPARED_STATEMENT_CAPACITY = 500;
  */
 const PLANNED_STATEMENT = /^\s*(?:select|insert|update|delete|with|values|merge)\b/i;
 /**
+ * Maintenance, which changes no kept statement's meaning (after an ANALYZE, PostgreSQL plans a kept statement over
+ * its table again by itself): run unnamed, and the kept statements stay, so the embedded database's vacuum job
+ * (src/db/embedded-vacuum.ts) does not make every statement parse again. query() carries one statement (the
+ * extended protocol refuses more), so nothing can ride behind it in the same text.
+ */
+const MAINTENANCE_STATEMENT = /^\s*(?:vacuum|analy[sz]e)\b/i;
+/**
  * More parameters than this and a statement is not kept: a list of values (drizzle's inArray) would make each length
  * a statement of its own, and a kept plan's memory is WebAssembly heap, which never shrinks.
  */
@@ -151,6 +158,7 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
 
   async function run<T>(sql: string, params: unknown[], options: QueryOptions, retried = false): Promise<Results<T>> {
     if (options.blob !== undefined) throw new Error("the embedded database's client does not support PGlite's blob option");
+    if (MAINTENANCE_STATEMENT.test(sql)) return runUnnamed<T>(sql, params, options);
     if (!PLANNED_STATEMENT.test(sql)) return changing(() => runUnnamed<T>(sql, params, options));
     if (params.length > MAX_KEPT_PARAMETERS || keepingSuspended()) return runUnnamed<T>(sql, params, options);
     // Types given by the caller change the statement: they are part of its key.

@@ -1,11 +1,18 @@
 import type { Logger } from "../observability/logger.ts";
 
 /**
- * Runs a maintenance task now and then every interval, never two at once, logging failures instead of throwing.
- * The tasks keep their state in the database, so a restart or another instance picks up where this one stopped,
- * and running them on several instances at once is harmless. Returns the function that stops it.
+ * Runs a maintenance task now (or, with `firstRunAfterInterval`, first after one interval) and then every interval,
+ * never two at once, logging failures instead of throwing. The tasks keep their state in the database, so a
+ * restart or another instance picks up where this one stopped, and running them on several instances at once is
+ * harmless. Returns the function that stops it.
  */
-export function startPeriodicJob(name: string, task: () => Promise<void>, intervalSeconds: number, logger: Logger): () => void {
+export function startPeriodicJob(
+  name: string,
+  task: () => Promise<void>,
+  intervalSeconds: number,
+  logger: Logger,
+  { firstRunAfterInterval = false }: { firstRunAfterInterval?: boolean } = {},
+): () => void {
   let running = false;
   const run = async () => {
     if (running) return;
@@ -18,7 +25,7 @@ export function startPeriodicJob(name: string, task: () => Promise<void>, interv
       running = false;
     }
   };
-  void run();
+  if (!firstRunAfterInterval) void run();
   const timer = setInterval(() => void run(), intervalSeconds * 1000);
   timer.unref?.();
   return () => clearInterval(timer);

@@ -220,31 +220,32 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
     const [written] = await recordAllWithDeliveries.execute({ events: JSON.stringify(events) });
     wroteDeliveries(written);
   };
+  const record = async (type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> => {
+    // Counted even if the write below fails: the event happened.
+    countEvent(type);
+    try {
+      await write(type, event, context);
+    } catch (error) {
+      logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");
+    }
+  };
   return {
-    async record(type: AuditEventType, event: AuditEvent, context: AuditContext): Promise<void> {
-      // Counted even if the write below fails: the event happened.
-      countEvent(type);
-      try {
-        await write(type, event, context);
-      } catch (error) {
-        logger.error({ err: error, auditType: type, userId: event.userId }, "audit event not recorded");
-      }
-    },
+    record,
 
     /**
      * Several events of one action (a sign-in and the sessions its cap evicted), in the order given, in one
-     * statement: all written or none, one round trip and one commit instead of one each. Like record, a failed
-     * write is logged, never thrown.
+     * statement: one round trip and one commit instead of one each, and all written or none, so one event the
+     * database refuses (a payload string with a NUL, which jsonb cannot hold) loses the others with it. Like
+     * record, a failed write is logged, never thrown. One event is written exactly as record writes it.
      */
     async recordAll(entries: readonly AuditEntry[], context: AuditContext): Promise<void> {
+      const [only] = entries;
+      if (entries.length === 1 && only !== undefined) return record(only.type, only.event, context);
       for (const { type } of entries) countEvent(type);
       try {
-        const [only] = entries;
         if (entries.length > 1) await writeAll(entries, context);
-        // One event takes the statement every single event takes (planned once, with its own parameters).
-        else if (only !== undefined) await write(only.type, only.event, context);
       } catch (error) {
-        logger.error({ err: error, auditTypes: entries.map((entry) => entry.type), userId: entries[0]?.event.userId }, "audit events not recorded");
+        logger.error({ err: error, auditTypes: entries.map((entry) => entry.type), userId: only?.event.userId }, "audit events not recorded");
       }
     },
 

@@ -174,6 +174,16 @@ describe("PGlite with prepared statements", () => {
     expect((await pg.query("select note from probe_elsewhere.probe")).rows).toEqual([{ note: "elsewhere" }]);
   });
 
+  it("keeps its statements through VACUUM and ANALYZE, which change no statement's meaning, and refuses anything riding behind them", async () => {
+    const count = "select count(*)::int as n from probe";
+    await client.query(count);
+    for (const maintenance of ["vacuum probe", "VACUUM (ANALYZE) probe", "analyze probe", "  analyse probe"]) await client.query(maintenance);
+    await client.query(count);
+    expect(await preparedStatements()).toEqual([{ statement: count, runs: 2 }]);
+    await expect(client.query("vacuum probe; drop table probe")).rejects.toThrow(/multiple commands/);
+    expect((await client.query(count)).rows).toEqual([{ n: 0 }]);
+  });
+
   it("runs an error raised after Bind once, even when PostgreSQL names a stale statement as its cause", async () => {
     await client.exec(`create sequence probe_runs;
       create function probe_count_and_fail() returns int language plpgsql as $$
