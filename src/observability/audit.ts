@@ -239,13 +239,14 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
      * record, a failed write is logged, never thrown. One event is written exactly as record writes it.
      */
     async recordAll(entries: readonly AuditEntry[], context: AuditContext): Promise<void> {
-      const [only] = entries;
-      if (entries.length === 1 && only !== undefined) return record(only.type, only.event, context);
+      const [first] = entries;
+      if (first === undefined) return;
+      if (entries.length === 1) return record(first.type, first.event, context);
       for (const { type } of entries) countEvent(type);
       try {
-        if (entries.length > 1) await writeAll(entries, context);
+        await writeAll(entries, context);
       } catch (error) {
-        logger.error({ err: error, auditTypes: entries.map((entry) => entry.type), userId: only?.event.userId }, "audit events not recorded");
+        logger.error({ err: error, auditTypes: entries.map((entry) => entry.type), userId: first.event.userId }, "audit events not recorded");
       }
     },
 
