@@ -133,12 +133,13 @@ const DELIVERIES_WRITTEN = { deliveries: sql<number>`record_audit_event` };
 /**
  * Several events through record_audit_event in one statement, in the order given (a function scan yields the
  * array's elements in order, so their insertion order, `seq`, follows it): one round trip and one commit for all.
- * Each element holds the function's arguments under these names, the jsonb ones as JSON values.
+ * Each element holds the function's arguments under RecordAuditEventArguments' names (quoted: they are
+ * camelCase), the jsonb ones as JSON values.
  */
 const recordAllCall = (events: Placeholder) => sql`jsonb_to_recordset(${events}::jsonb) as e(
-  type text, user_id uuid, actor_id uuid, session_id uuid, payload jsonb, ip_address text, user_agent text, request_id text, at timestamptz, webhooks jsonb)`;
+  type text, "userId" uuid, "actorId" uuid, "sessionId" uuid, payload jsonb, "ipAddress" text, "userAgent" text, "requestId" text, at timestamptz, webhooks jsonb)`;
 const ALL_DELIVERIES_WRITTEN = {
-  deliveries: sql<number>`coalesce(sum(record_audit_event(e.type, e.user_id, e.actor_id, e.session_id, e.payload, e.ip_address, e.user_agent, e.request_id, e.at, e.webhooks)), 0)::integer`,
+  deliveries: sql<number>`coalesce(sum(record_audit_event(e.type, e."userId", e."actorId", e."sessionId", e.payload, e."ipAddress", e."userAgent", e."requestId", e.at, e.webhooks)), 0)::integer`,
 };
 
 /**
@@ -204,18 +205,7 @@ export function createAuditLog(db: Database, logger: Logger, countEvent: (type: 
     const at = now();
     const events = entries.map(({ type, event }) => {
       const { row, webhooks } = rowAndWebhooks(type, event, context, at);
-      return {
-        type: row.type,
-        user_id: row.userId,
-        actor_id: row.actorId,
-        session_id: row.sessionId,
-        payload: row.payload,
-        ip_address: row.ipAddress,
-        user_agent: row.userAgent,
-        request_id: row.requestId,
-        at: at.toISOString(),
-        webhooks,
-      };
+      return { ...row, at: at.toISOString(), webhooks };
     });
     const [written] = await recordAllWithDeliveries.execute({ events: JSON.stringify(events) });
     wroteDeliveries(written);

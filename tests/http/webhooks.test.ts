@@ -99,7 +99,7 @@ describe("delivery", () => {
       (await t.db.select().from(auditEvents).where(eq(auditEvents.userId, user.id)).orderBy(auditEvents.seq)).filter((row) => row.type !== "user.registered");
     await createEndpoint(["session.created", "session.revoked"]);
     const [made, evicted] = [crypto.randomUUID(), crypto.randomUUID()];
-    const context = { ...SYSTEM_AUDIT_CONTEXT, ipAddress: "192.0.2.7", sessionId: crypto.randomUUID() };
+    const context = { ...SYSTEM_AUDIT_CONTEXT, ipAddress: "192.0.2.7", userAgent: "probe/1", requestId: "request-7", sessionId: crypto.randomUUID(), impersonatorId: user.id };
 
     await audit.recordAll(
       [
@@ -110,16 +110,16 @@ describe("delivery", () => {
       context,
     );
     expect(wakes).toBe(1);
-    expect((await ownRows()).map((row) => [row.type, row.sessionId, row.payload, row.ipAddress])).toEqual([
-      ["login.succeeded", made, { via: "otp" }, "192.0.2.7"],
-      ["session.evicted", evicted, { reason: "session cap" }, "192.0.2.7"],
-      ["email.verification_sent", context.sessionId, {}, "192.0.2.7"],
+    expect((await ownRows()).map((row) => [row.type, row.sessionId, row.payload, row.ipAddress, row.userAgent, row.requestId, row.actorId])).toEqual([
+      ["login.succeeded", made, { via: "otp" }, "192.0.2.7", "probe/1", "request-7", user.id],
+      ["session.evicted", evicted, { reason: "session cap" }, "192.0.2.7", "probe/1", "request-7", user.id],
+      ["email.verification_sent", context.sessionId, {}, "192.0.2.7", "probe/1", "request-7", user.id],
     ]);
     const deliveries = await t.db.select().from(outboxMessages).where(eq(outboxMessages.kind, "webhook"));
     const sent = deliveries.map((delivery) => JSON.parse(delivery.payload) as { type: string; data: unknown }).map(({ type, data }) => ({ type, data }));
     expect(sent.sort((a, b) => a.type.localeCompare(b.type))).toEqual([
-      { type: "session.created", data: { userId: user.id, sessionId: made, via: "otp" } },
-      { type: "session.revoked", data: { userId: user.id, sessionId: evicted } },
+      { type: "session.created", data: { userId: user.id, actorId: user.id, sessionId: made, via: "otp" } },
+      { type: "session.revoked", data: { userId: user.id, actorId: user.id, sessionId: evicted } },
     ]);
 
     // The second event cannot be written (its user id is no uuid): neither is, and the caller is not failed.
