@@ -20,7 +20,7 @@ afterAll(async () => {
   await t.close();
 });
 
-type AdminUser = { id: string; email: string; username: string | null; roles: string[]; status: string; emailVerified: boolean };
+type AdminUser = { id: string; email: string; username: string | null; roles: string[]; status: string; emailVerified: boolean; createdAt: string };
 type Page = { users: AdminUser[]; nextCursor: string | null };
 
 async function page(token: string, query: string): Promise<Page> {
@@ -35,11 +35,14 @@ describe("GET /auth/admin/users", () => {
     const prefix = `pg${Date.now().toString(36)}`;
     for (let i = 0; i < 7; i++) await registerUser(t, { email: `${prefix}-${i}@example.com` });
     const seen: string[] = [];
+    // Each page as it came, for the failure message: the order rests on created_at, which a clock step would break.
+    const pages: string[][] = [];
     let cursor: string | null = null;
     let inserted = 0;
     do {
       const current: Page = await page(accessToken, `q=${prefix}&limit=2${cursor === null ? "" : `&cursor=${cursor}`}`);
       seen.push(...current.users.map((user) => user.email));
+      pages.push(current.users.map((user) => `${user.email} ${user.createdAt} ${user.id}`));
       // Users made between pages: the ones already listed keep their place, the new ones come at the end.
       if (inserted < 2) await registerUser(t, { email: `${prefix}-new${inserted++}@example.com` });
       cursor = current.nextCursor;
@@ -48,8 +51,8 @@ describe("GET /auth/admin/users", () => {
     const added = [`${prefix}-new0@example.com`, `${prefix}-new1@example.com`];
     // Every user once. Users registered within the same millisecond (the embedded database's clock) are ordered by
     // id, not by registration, so only the set of those is fixed; the ones made between pages come last.
-    expect([...seen].sort()).toEqual([...registered, ...added].sort());
-    expect(seen.slice(-2)).toEqual(added);
+    expect([...seen].sort(), JSON.stringify(pages)).toEqual([...registered, ...added].sort());
+    expect(seen.slice(-2), JSON.stringify(pages)).toEqual(added);
   });
 
   it("q is a case-insensitive prefix of the email or the username; role and status filter", async () => {
