@@ -15,6 +15,21 @@ import { type PgliteReply, type PgliteRequest, type PgliteThreadOptions, START_R
 /** The rejection that makes PGlite's transaction() roll back when the server's thread asks for it. */
 const ROLLBACK = Symbol("rollback");
 const identity = (value: unknown) => value;
+/**
+ * The identity parsers of each set of OIDs the server's thread asked for, made once: the statement cache keeps its
+ * merge with PGlite's parsers per parsers object (prepared-pglite.ts), which a fresh object per request would defeat.
+ * The sets are drizzle's few constant ones.
+ */
+const identityParsers = new Map<string, Record<number, typeof identity>>();
+const identityParsersOf = (oids: number[]) => {
+  const key = oids.join(",");
+  let parsers = identityParsers.get(key);
+  if (parsers === undefined) {
+    parsers = Object.fromEntries(oids.map((oid) => [oid, identity]));
+    identityParsers.set(key, parsers);
+  }
+  return parsers;
+};
 
 type OpenTransaction = { tx: PgliteQueries; settle(commit: boolean): void; finished: Promise<void> };
 
@@ -83,8 +98,7 @@ if (pg !== null) {
     switch (request.op) {
       case "query": {
         const on = request.tx === null ? pg : transactionOf(request.tx).tx;
-        const parsers = Object.fromEntries(request.unparsedOids.map((oid) => [oid, identity]));
-        return on.query(request.sql, request.params, { rowMode: request.rowMode, parsers });
+        return on.query(request.sql, request.params, { rowMode: request.rowMode, parsers: identityParsersOf(request.unparsedOids) });
       }
       case "exec":
         return (request.tx === null ? pg : transactionOf(request.tx).tx).exec(request.sql);

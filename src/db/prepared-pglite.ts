@@ -1,4 +1,4 @@
-import { type messages, type PGlite, parse, protocol, type QueryOptions, type Results } from "@electric-sql/pglite";
+import { type messages, type PGlite, type ParserOptions, parse, protocol, type QueryOptions, type Results } from "@electric-sql/pglite";
 
 /**
  * The statements drizzle, its migrator and Servauth run, outside a transaction or inside one (drizzle's savepoints
@@ -121,6 +121,23 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
     if (changedInOpenTransaction && !pg.isInTransaction()) changedInOpenTransaction = false;
     return changedInOpenTransaction;
   };
+  // PGlite's parseResults merges a caller's parsers into the defaults it is given by copying both
+  // ({ ...defaults, ...parsers }) on every call, and pg.parsers holds one for every array type in pg_type: that copy
+  // was a third of a trivial statement's CPU (issue #22). Instead, each parsers object gets one overlay, made once,
+  // whose own entries are its parsers and whose prototype is pg.parsers (so a parser PGlite adds later is seen), and
+  // parseResults is given the overlay as its defaults and no parsers to copy.
+  const overlays = new WeakMap<ParserOptions, PGlite["parsers"]>();
+  const parsersOf = ({ parsers }: QueryOptions): PGlite["parsers"] => {
+    if (parsers === undefined) return pg.parsers;
+    let overlay = overlays.get(parsers);
+    if (overlay === undefined) {
+      overlay = Object.assign(Object.create(pg.parsers) as PGlite["parsers"], parsers);
+      overlays.set(parsers, overlay);
+    }
+    return overlay;
+  };
+  const parseReplies = (replies: messages.BackendMessage[], options: QueryOptions) =>
+    parse.parseResults(replies, parsersOf(options), options.rowMode === undefined ? {} : { rowMode: options.rowMode });
   const send = (parts: Uint8Array[], options: QueryOptions = {}, throwOnError = true) =>
     pg.execProtocolStream(Buffer.concat(parts), { syncToFs: false, throwOnError, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
 
@@ -193,11 +210,11 @@ function createStatementCache(pg: PGlite, capacity: number, namePrefix: string) 
       const atBind = !replies.slice(0, failed).some((reply) => reply.name === "bindComplete");
       throw mayBeStale && atBind && STALE_STATEMENT_ROUTINES.has(error.routine ?? "") ? new StaleStatementError(error) : error;
     }
-    return parse.parseResults([...statement.resultDescription, ...replies], pg.parsers, options)[0] as Results<T>;
+    return parseReplies([...statement.resultDescription, ...replies], options)[0] as Results<T>;
   }
 
   /** PGlite's exec(): statements in the simple protocol, any number of them. */
-  const exec = (sql: string) => changing(async () => parse.parseResults(await send([serialize.query(sql), serialize.sync()]), pg.parsers));
+  const exec = (sql: string) => changing(async () => parseReplies(await send([serialize.query(sql), serialize.sync()]), {}));
 
   /** Closes every kept statement, in one message (closing one PostgreSQL no longer has is no error). */
   async function forgetAll(): Promise<void> {

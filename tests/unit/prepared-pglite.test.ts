@@ -64,6 +64,20 @@ describe("PGlite with prepared statements", () => {
     expect(changed).toMatchObject({ affectedRows: 2, rows: [], fields: [] });
   });
 
+  it("parses with a parser PGlite adds after the caller's parsers were first used (an array type's, on refreshArrayTypes)", async () => {
+    // The same options object throughout: the client merges each parsers object with PGlite's once.
+    const options: QueryOptions = { parsers: { 25: (value: string) => value } };
+    await pg.exec("drop type if exists probe_mood; create type probe_mood as enum ('calm', 'busy')");
+    const moods = "select array['calm', 'busy']::probe_mood[] as moods";
+    const before = await client.query(moods, [], options);
+    expect(before.rows).toEqual((await pg.query(moods, [], options)).rows);
+    await pg.refreshArrayTypes();
+    const after = await client.query(moods, [], options);
+    expect(after.rows).toEqual([{ moods: ["calm", "busy"] }]);
+    expect(after.rows).toEqual((await pg.query(moods, [], options)).rows);
+    await pg.exec("drop type probe_mood");
+  });
+
   it("keeps PostgreSQL's error fields, and the statement after an error runs", async () => {
     const insert = "insert into probe (id, note) values ($1, $2)";
     await client.query(insert, [1, "first"]);
