@@ -20,7 +20,11 @@ const env = { OUTBOX_LEASE_SECONDS: "2", OUTBOX_POLL_SECONDS: "1" };
 /** An SMTP port that accepts connections and never says a word: a delivery to it hangs mid-flight. */
 async function startSilentSmtp() {
   const sockets: Socket[] = [];
-  const server: Server = createServer((socket) => void sockets.push(socket));
+  const server: Server = createServer((socket) => {
+    // The server under test is SIGKILLed with this connection open: its reset is expected, not the test's failure.
+    socket.on("error", () => {});
+    sockets.push(socket);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   return {

@@ -36,6 +36,11 @@ export async function startSmtpCapture() {
         .catch(callback);
     },
   });
+  // A sender that drops its connection mid-message (a server a test SIGKILLs while it mails) loses that message, as
+  // with any SMTP server; smtp-server reports it as an 'error' event, which, unheard, would end the test process.
+  server.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "ECONNRESET" && error.code !== "EPIPE") throw error;
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.server.address() as AddressInfo;
 
